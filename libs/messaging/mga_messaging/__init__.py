@@ -1,0 +1,1 @@
+"""RabbitMQ messaging: topology, confirmed publishing, consuming, request/reply, outbox."""

@@ -1,0 +1,196 @@
+"""Gateway logic: queries read MongoDB, changes go to the invitation service as commands."""
+
+import json
+from datetime import timedelta
+from typing import Any, Protocol
+
+from mga_core.errors import InvalidRequest, NotFound
+from mga_core.ids import IdPrefix, has_prefix
+from mga_core.timestamps import format_timestamp, utc_now
+from mga_events.commands import (
+    CancelInvitation,
+    CommandContext,
+    CommandName,
+    CreateInvitation,
+    UpdateInvitation,
+)
+from mga_events.envelope import WireModel
+from mga_gateway.auth import Caller
+from mga_gateway.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
+from mga_gateway.schemas import CreateInvitationRequest, UpdateInvitationRequest
+from mga_gateway.store import GatewayStore
+from mga_storage import Document
+
+
+class CommandSender(Protocol):
+    async def call(
+        self, name: CommandName, command: WireModel, *, correlation_id: str
+    ) -> dict[str, Any]: ...
+
+
+def render_invitation(document: Document) -> dict[str, Any]:
+    """Render a stored invitation as the API shows it, field order as documented."""
+    email = document.get("email") or {}
+    return {
+        "id": document["_id"],
+        "status": document["status"],
+        "candidateEmail": document["candidateEmail"],
+        "candidateName": document["candidateName"],
+        "role": document["role"],
+        "invitationUrl": document["invitationUrl"],
+        "expiresAt": format_timestamp(document["expiresAt"]),
+        "createdAt": format_timestamp(document["createdAt"]),
+        "openedAt": format_timestamp(document.get("openedAt")),
+        "startedAt": format_timestamp(document.get("startedAt")),
+        "completedAt": format_timestamp(document.get("completedAt")),
+        "expiredAt": format_timestamp(document.get("expiredAt")),
+        "cancelledAt": format_timestamp(document.get("cancelledAt")),
+        "summary": document.get("summary"),
+        "jobPosting": document["jobPosting"],
+        "toughness": document["toughness"],
+        "durationMinutes": document["durationMinutes"],
+        "language": document["language"],
+        "metadata": json.loads(document.get("metadataJson") or "{}"),
+        "email": {"status": email.get("status", "queued"), "error": email.get("error")},
+        "livemode": document["livemode"],
+    }
+
+
+class GatewayService:
+    def __init__(
+        self,
+        *,
+        store: GatewayStore,
+        commands: CommandSender,
+        default_expiry: timedelta,
+        max_expiry: timedelta,
+    ) -> None:
+        self._store = store
+        self._commands = commands
+        self._default_expiry = default_expiry
+        self._max_expiry = max_expiry
+
+    async def create_invitation(
+        self,
+        caller: Caller,
+        request: CreateInvitationRequest,
+        *,
+        request_key: str,
+        correlation_id: str,
+    ) -> dict[str, Any]:
+        now = utc_now()
+        expires_at = request.expires_at or now + self._default_expiry
+        self._check_expiry(expires_at, now=now)
+        command = CreateInvitation(
+            context=self._context(caller, correlation_id),
+            request_key=request_key,
+            candidate_email=request.candidate_email,
+            candidate_name=request.candidate_name,
+            role=request.role,
+            job_posting=request.job_posting,
+            toughness=request.toughness,
+            duration_minutes=request.duration_minutes,
+            language=request.language,
+            expires_at=expires_at,
+            metadata=request.metadata,
+        )
+        reply = await self._commands.call(
+            CommandName.CREATE_INVITATION, command, correlation_id=correlation_id
+        )
+        return await self.get_invitation(caller, str(reply["id"]))
+
+    async def update_invitation(
+        self,
+        caller: Caller,
+        invitation_id: str,
+        request: UpdateInvitationRequest,
+        *,
+        correlation_id: str,
+    ) -> dict[str, Any]:
+        await self._require_invitation(caller, invitation_id)
+        if request.expires_at is not None:
+            self._check_expiry(request.expires_at, now=utc_now())
+        command = UpdateInvitation(
+            context=self._context(caller, correlation_id),
+            invitation_id=invitation_id,
+            expires_at=request.expires_at,
+            metadata=request.metadata,
+        )
+        await self._commands.call(
+            CommandName.UPDATE_INVITATION, command, correlation_id=correlation_id
+        )
+        return await self.get_invitation(caller, invitation_id)
+
+    async def cancel_invitation(
+        self, caller: Caller, invitation_id: str, *, correlation_id: str
+    ) -> dict[str, Any]:
+        await self._require_invitation(caller, invitation_id)
+        command = CancelInvitation(
+            context=self._context(caller, correlation_id), invitation_id=invitation_id
+        )
+        await self._commands.call(
+            CommandName.CANCEL_INVITATION, command, correlation_id=correlation_id
+        )
+        return await self.get_invitation(caller, invitation_id)
+
+    async def get_invitation(self, caller: Caller, invitation_id: str) -> dict[str, Any]:
+        return render_invitation(await self._require_invitation(caller, invitation_id))
+
+    async def list_invitations(
+        self,
+        caller: Caller,
+        *,
+        status: str | None,
+        limit: int = DEFAULT_LIMIT,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        after = decode_cursor(cursor) if cursor else None
+        documents = await self._store.list_invitations(
+            account_id=caller.account_id,
+            livemode=caller.livemode,
+            status=status,
+            after=after,
+            limit=limit + 1,
+        )
+        page, has_more = documents[:limit], len(documents) > limit
+        next_cursor = (
+            encode_cursor(page[-1]["createdAt"], page[-1]["_id"]) if has_more and page else None
+        )
+        return {
+            "data": [render_invitation(document) for document in page],
+            "hasMore": has_more,
+            "nextCursor": next_cursor,
+        }
+
+    async def balance(self, caller: Caller) -> dict[str, int]:
+        latest = await self._store.latest_ledger_entry(caller.account_id)
+        return {
+            "availableMinutes": int(latest["available"]) if latest else 0,
+            "reservedMinutes": int(latest["reserved"]) if latest else 0,
+            "chargedMinutes": int(latest["charged"]) if latest else 0,
+        }
+
+    async def _require_invitation(self, caller: Caller, invitation_id: str) -> Document:
+        document = None
+        if has_prefix(invitation_id, IdPrefix.INVITATION):
+            document = await self._store.get_invitation(
+                invitation_id, account_id=caller.account_id, livemode=caller.livemode
+            )
+        if document is None:
+            raise NotFound(f"No invitation with id '{invitation_id[:64]}'.", param="id")
+        return document
+
+    def _check_expiry(self, expires_at: Any, *, now: Any) -> None:
+        if expires_at <= now:
+            raise InvalidRequest("expiresAt must be in the future.", param="expiresAt")
+        if expires_at > now + self._max_expiry:
+            raise InvalidRequest(
+                f"expiresAt must be at most {self._max_expiry.days} days from now.",
+                param="expiresAt",
+            )
+
+    @staticmethod
+    def _context(caller: Caller, correlation_id: str) -> CommandContext:
+        return CommandContext(
+            account_id=caller.account_id, livemode=caller.livemode, correlation_id=correlation_id
+        )
