@@ -19,6 +19,8 @@ class Broker:
     url: str
     names: Names
     retry_delays_seconds: list[int]
+    # Shown by the broker (rabbitmqctl list_connections, management UI) for this connection.
+    connection_name: str = "mga"
     connection: AbstractRobustConnection | None = None
     _channels: list[AbstractRobustChannel] = field(default_factory=list)
 
@@ -27,7 +29,7 @@ class Broker:
         for attempt in range(1, attempts + 1):
             try:
                 self.connection = await aio_pika.connect_robust(
-                    self.url, reconnect_interval=1, client_properties={"connection_name": "mga"}
+                    self.url, reconnect_interval=1, client_properties={"connection_name": self.connection_name}
                 )
                 break
             except (ConnectionError, OSError, aio_pika.exceptions.AMQPConnectionError) as exc:

@@ -20,6 +20,7 @@ import aio_pika
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
+from mga_core.locks import KeyedLocks
 from mga_core.metrics import EVENT_PROCESSING_DURATION, EVENTS_CONSUMED
 from mga_events.envelope import EventEnvelope, MalformedEvent, decode_event
 from mga_events.types import EventType
@@ -78,6 +79,9 @@ class EventConsumer:
         self._max_attempts = max_attempts
         self._queue_name = broker.names.event_queue(consumer)
         self._channel: AbstractChannel | None = None
+        # Two copies of one event held at once run one after the other, so the second sees
+        # the first in the inbox. Replicas rely on each handler's own idempotent effect.
+        self._event_locks = KeyedLocks()
 
     @property
     def queue_name(self) -> str:
@@ -123,6 +127,16 @@ class EventConsumer:
             EVENTS_CONSUMED.labels(self._service, self._consumer, event.type, "ignored").inc()
             await acks.ack(message)
             return
+        async with self._event_locks.hold(event.id):
+            await self._run_handler(message, event, handler, attempt)
+
+    async def _run_handler(
+        self,
+        message: AbstractIncomingMessage,
+        event: EventEnvelope,
+        handler: EventHandler,
+        attempt: int,
+    ) -> None:
         if await self._inbox.seen(event.id):
             log.info("event.duplicate_skipped")
             EVENTS_CONSUMED.labels(self._service, self._consumer, event.type, "duplicate").inc()

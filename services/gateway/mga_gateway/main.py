@@ -63,6 +63,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             url=settings.amqp_url.get_secret_value(),
             names=Names(settings.amqp_prefix),
             retry_delays_seconds=settings.amqp_retry_delays_seconds,
+            connection_name=f"{SERVICE}:{settings.amqp_prefix}",
         )
         await broker.connect()
         commands = RpcClient(broker, timeout_seconds=settings.command_timeout.total_seconds())

@@ -22,4 +22,4 @@ class GatewaySettings(ServiceSettings):
     command_timeout: timedelta = timedelta(seconds=10)
     # Default and latest allowed expiry of an invitation, counted from its creation.
     default_expiry: timedelta = timedelta(days=14)
-    max_expiry: timedelta = timedelta(days=365)
+    max_expiry: timedelta = timedelta(days=5 * 365)

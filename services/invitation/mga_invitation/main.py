@@ -49,6 +49,7 @@ class Runtime:
             url=settings.amqp_url.get_secret_value(),
             names=Names(settings.amqp_prefix),
             retry_delays_seconds=settings.amqp_retry_delays_seconds,
+            connection_name=f"{SERVICE}:{settings.amqp_prefix}",
         )
         await self.broker.connect()
         publisher = EventPublisher(
