@@ -173,7 +173,9 @@ async def wait_for(predicate, *, timeout: float = 10.0, interval: float = 0.05):
         await asyncio.sleep(interval)
 
 
-async def delete_topology(connection: aio_pika.abc.AbstractRobustConnection, names: Names) -> None:
+async def delete_topology(names: Names) -> None:
+    """Delete every exchange and queue under the prefix, on a connection of its own."""
+    connection = await aio_pika.connect(AMQP_URL)
     channel = await connection.channel()
     queues = [names.command_queue] + [names.event_queue(consumer) for consumer in Consumer]
     for queue in queues:
@@ -183,7 +185,7 @@ async def delete_topology(connection: aio_pika.abc.AbstractRobustConnection, nam
             await channel.queue_delete(name)
     for exchange in (names.events_exchange, names.commands_exchange, names.dead_letter_exchange):
         await channel.exchange_delete(exchange)
-    await channel.close()
+    await connection.close()
 
 
 @asynccontextmanager
@@ -226,7 +228,7 @@ async def running_stack(**overrides: Any) -> AsyncIterator[Stack]:
         await http.aclose()
         for server in stack.servers:
             await server.stop()
-        await delete_topology(amqp, stack.names)
+        await delete_topology(stack.names)
         await amqp.close()
         await client.drop_database(database)
         await client.close()

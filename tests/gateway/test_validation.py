@@ -14,7 +14,7 @@ def body_with(field: str, value: Any) -> dict[str, Any]:
     """Return the reference body with ``field`` set to ``value``, or removed for MISSING."""
     body = dict(REFERENCE_BODY)
     if value is MISSING:
-        del body[field]
+        body.pop(field, None)
     else:
         body[field] = value
     return body

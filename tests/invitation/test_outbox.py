@@ -62,7 +62,7 @@ async def test_publish_without_any_binding_is_reported_unroutable(stack: Stack) 
     await mailer.unbind(await channel.get_exchange(stack.names.events_exchange), "invitation.resend_requested")
     event = build_event(
         EventType.INVITATION_RESEND_REQUESTED,
-        InvitationResendRequested(invitation_id="inv_x", requested_at=utc_now()),
+        InvitationResendRequested(invitation_id="inv_x", requested_at=utc_now(), candidate_email="a@example.com", candidate_name="A", role="R", job_posting="J", toughness=3, duration_minutes=30, language="en", expires_at=utc_now(), invitation_url="http://x", metadata={}),
         account_id="acct_x",
         livemode=False,
         correlation_id="c",

@@ -113,7 +113,7 @@ async def bus() -> AsyncIterator[Bus]:
     finally:
         for broker in bus.brokers:
             await broker.close()
-        await delete_topology(connection, bus.names)
+        await delete_topology(bus.names)
         await connection.close()
         await client.drop_database(f"test_{token}")
         await client.close()

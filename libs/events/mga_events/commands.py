@@ -19,6 +19,7 @@ class CommandName(StrEnum):
     CREATE_INVITATION = "invitation.create"
     CANCEL_INVITATION = "invitation.cancel"
     UPDATE_INVITATION = "invitation.update"
+    RESEND_INVITATION = "invitation.resend"
 
 
 class CommandContext(WireModel):
@@ -54,6 +55,11 @@ class UpdateInvitation(WireModel):
     metadata: dict[str, Any] | None = None
 
 
+class ResendInvitation(WireModel):
+    context: CommandContext
+    invitation_id: str
+
+
 class CommandReply(WireModel):
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
@@ -63,4 +69,5 @@ COMMAND_MODELS: dict[CommandName, type[WireModel]] = {
     CommandName.CREATE_INVITATION: CreateInvitation,
     CommandName.CANCEL_INVITATION: CancelInvitation,
     CommandName.UPDATE_INVITATION: UpdateInvitation,
+    CommandName.RESEND_INVITATION: ResendInvitation,
 }

@@ -41,8 +41,9 @@ class InvitationUpdated(WireModel):
     metadata: dict[str, Any]
 
 
-class InvitationResendRequested(WireModel):
-    invitation_id: str
+class InvitationResendRequested(InvitationCreated):
+    """A new copy of the invitation email; carries everything the email shows."""
+
     requested_at: datetime
 
 
@@ -72,12 +73,17 @@ class InterviewCompleted(WireModel):
 
 class EmailSent(WireModel):
     invitation_id: str
+    email_id: str
     sent_at: datetime
+    # False for test-mode invitations: the email was rendered and recorded, not sent.
+    delivered: bool
 
 
 class EmailFailed(WireModel):
     invitation_id: str
+    email_id: str
     failed_at: datetime
+    # The SMTP reply code and text, or the connection error, as the server gave it.
     reason: str
 
 

@@ -20,6 +20,7 @@ from mga_gateway.schemas import (
     Invitation,
     InvitationList,
     InvitationStatus,
+    RenderedEmailList,
     UpdateInvitationRequest,
 )
 from mga_gateway.service import GatewayService
@@ -190,6 +191,44 @@ async def cancel_invitation(
         caller, key, fingerprint("POST", f"/v1/invitations/{invitation_id}/cancel", None), cancel
     )
     return _json(outcome.status, outcome.body, replayed=outcome.replayed)
+
+
+@router.post(
+    "/invitations/{invitation_id}/resend",
+    response_model=Invitation,
+    summary="Send the invitation email again",
+)
+async def resend_invitation(
+    request: Request,
+    caller: CallerDep,
+    invitation_id: InvitationId,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    deps = _deps(request)
+    key = check_key(idempotency_key)
+
+    async def resend(_request_key: str) -> tuple[int, dict[str, Any]]:
+        invitation = await deps.service.resend_invitation(
+            caller, invitation_id, correlation_id=request.state.correlation_id
+        )
+        return 200, invitation
+
+    outcome = await deps.idempotency.run(
+        caller, key, fingerprint("POST", f"/v1/invitations/{invitation_id}/resend", None), resend
+    )
+    return _json(outcome.status, outcome.body, replayed=outcome.replayed)
+
+
+@router.get(
+    "/test_helpers/invitations/{invitation_id}/emails",
+    response_model=RenderedEmailList,
+    summary="Read the emails rendered for a test-mode invitation",
+    tags=["test helpers"],
+)
+async def list_test_emails(
+    request: Request, caller: CallerDep, invitation_id: InvitationId
+) -> JSONResponse:
+    return _json(200, await _deps(request).service.list_test_emails(caller, invitation_id))
 
 
 @router.get("/balance", response_model=Balance, summary="Read the interview-minute balance")

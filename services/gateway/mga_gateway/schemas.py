@@ -127,8 +127,30 @@ class UpdateInvitationRequest(ApiModel):
 
 
 class EmailStatus(ApiModel):
-    status: Literal["queued", "sent", "failed", "recorded"]
-    error: str | None = None
+    status: Literal["queued", "sent", "failed"]
+    error: str | None = Field(
+        default=None, description="The SMTP server's reply when the email failed."
+    )
+
+
+class RenderedEmail(ApiModel):
+    id: str
+    invitation_id: str
+    status: str
+    language: str | None
+    to: str | None
+    subject: str | None
+    text: str | None
+    html: str | None
+    created_at: str | None
+    sent_at: str | None
+    error: str | None
+
+
+class RenderedEmailList(ApiModel):
+    data: list[RenderedEmail]
+    has_more: bool
+    next_cursor: str | None
 
 
 class Invitation(ApiModel):

@@ -4,7 +4,7 @@ import json
 from datetime import timedelta
 from typing import Any, Protocol
 
-from mga_core.errors import InvalidRequest, NotFound
+from mga_core.errors import Forbidden, InvalidRequest, NotFound
 from mga_core.ids import IdPrefix, has_prefix
 from mga_core.timestamps import format_timestamp, utc_now
 from mga_events.commands import (
@@ -12,6 +12,7 @@ from mga_events.commands import (
     CommandContext,
     CommandName,
     CreateInvitation,
+    ResendInvitation,
     UpdateInvitation,
 )
 from mga_events.envelope import WireModel
@@ -53,6 +54,22 @@ def render_invitation(document: Document) -> dict[str, Any]:
         "metadata": json.loads(document.get("metadataJson") or "{}"),
         "email": {"status": email.get("status", "queued"), "error": email.get("error")},
         "livemode": document["livemode"],
+    }
+
+
+def render_email(document: Document) -> dict[str, Any]:
+    return {
+        "id": document["_id"],
+        "invitationId": document["invitationId"],
+        "status": document["status"],
+        "language": document.get("language"),
+        "to": document.get("to"),
+        "subject": document.get("subject"),
+        "text": document.get("text"),
+        "html": document.get("html"),
+        "createdAt": format_timestamp(document.get("createdAt")),
+        "sentAt": format_timestamp(document.get("sentAt")),
+        "error": document.get("error"),
     }
 
 
@@ -132,6 +149,30 @@ class GatewayService:
             CommandName.CANCEL_INVITATION, command, correlation_id=correlation_id
         )
         return await self.get_invitation(caller, invitation_id)
+
+    async def resend_invitation(
+        self, caller: Caller, invitation_id: str, *, correlation_id: str
+    ) -> dict[str, Any]:
+        await self._require_invitation(caller, invitation_id)
+        command = ResendInvitation(
+            context=self._context(caller, correlation_id), invitation_id=invitation_id
+        )
+        await self._commands.call(
+            CommandName.RESEND_INVITATION, command, correlation_id=correlation_id
+        )
+        return await self.get_invitation(caller, invitation_id)
+
+    async def list_test_emails(self, caller: Caller, invitation_id: str) -> dict[str, Any]:
+        """Return the emails rendered for a test-mode invitation, oldest first."""
+        if caller.livemode:
+            raise Forbidden("Test helpers are only available with test keys (mga_test_...).")
+        await self._require_invitation(caller, invitation_id)
+        emails = await self._store.list_emails(invitation_id)
+        return {
+            "data": [render_email(email) for email in emails],
+            "hasMore": False,
+            "nextCursor": None,
+        }
 
     async def get_invitation(self, caller: Caller, invitation_id: str) -> dict[str, Any]:
         return render_invitation(await self._require_invitation(caller, invitation_id))

@@ -20,6 +20,7 @@ IDEMPOTENCY = "idempotency_keys"
 RATE_LIMITS = "rate_limit_windows"
 INVITATIONS = "invitations"
 MINUTE_LEDGER = "minute_ledger"
+EMAILS = "emails"
 
 INDEXES = [
     IndexSpec(ACCOUNTS),
@@ -162,6 +163,15 @@ class GatewayStore:
             .limit(limit)
         )
         return [document async for document in cursor]
+
+    async def list_emails(self, invitation_id: str, *, limit: int = 100) -> list[Document]:
+        cursor = (
+            self._db[EMAILS]
+            .find({"invitationId": invitation_id}, projection={"outbox": 0})
+            .sort("_id", ASCENDING)
+            .limit(limit)
+        )
+        return [email async for email in cursor]
 
     async def latest_ledger_entry(self, account_id: str) -> Document | None:
         return await self._db[MINUTE_LEDGER].find_one(

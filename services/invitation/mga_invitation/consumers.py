@@ -2,7 +2,13 @@
 
 from typing import Any
 
-from mga_events.commands import CancelInvitation, CommandName, CreateInvitation, UpdateInvitation
+from mga_events.commands import (
+    CancelInvitation,
+    CommandName,
+    CreateInvitation,
+    ResendInvitation,
+    UpdateInvitation,
+)
 from mga_events.envelope import EventEnvelope
 from mga_events.types import EventType
 from mga_invitation.service import InvitationService
@@ -22,10 +28,14 @@ def command_handlers(service: InvitationService) -> dict[CommandName, CommandHan
     async def update(command: UpdateInvitation) -> dict[str, Any]:
         return {"id": await service.update(command)}
 
+    async def resend(command: ResendInvitation) -> dict[str, Any]:
+        return {"id": await service.resend(command)}
+
     return {
         CommandName.CREATE_INVITATION: create,
         CommandName.CANCEL_INVITATION: cancel,
         CommandName.UPDATE_INVITATION: update,
+        CommandName.RESEND_INVITATION: resend,
     }
 
 
@@ -41,4 +51,6 @@ def event_handlers(service: InvitationService) -> dict[EventType, EventHandler]:
     return {
         EventType.INVITATION_EXPIRED: release_on_expiry,
         EventType.INVITATION_CANCELLED: release_on_cancel,
+        EventType.EMAIL_SENT: service.record_email_outcome,
+        EventType.EMAIL_FAILED: service.record_email_outcome,
     }

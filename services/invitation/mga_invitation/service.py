@@ -23,12 +23,22 @@ from mga_core.metrics import (
     MINUTES_RESERVED,
 )
 from mga_core.timestamps import utc_now
-from mga_events.commands import CancelInvitation, CommandContext, CreateInvitation, UpdateInvitation
+from mga_events.commands import (
+    CancelInvitation,
+    CommandContext,
+    CreateInvitation,
+    ResendInvitation,
+    UpdateInvitation,
+)
 from mga_events.envelope import build_event
+from mga_events.envelope import EventEnvelope
 from mga_events.schemas import (
+    EmailFailed,
+    EmailSent,
     InvitationCancelled,
     InvitationCreated,
     InvitationExpired,
+    InvitationResendRequested,
     InvitationUpdated,
 )
 from mga_events.types import EventType
@@ -103,6 +113,23 @@ class InvitationService:
         log.info("invitation.created", invitation_id=invitation_id)
         await self._outbox.flush(invitation_id)
         return invitation_id
+
+    @staticmethod
+    def _email_fields(document: dict[str, Any]) -> dict[str, Any]:
+        """The invitation fields an invitation email shows, as event data."""
+        return {
+            "invitation_id": document["_id"],
+            "candidate_email": document["candidateEmail"],
+            "candidate_name": document["candidateName"],
+            "role": document["role"],
+            "job_posting": document["jobPosting"],
+            "toughness": document["toughness"],
+            "duration_minutes": document["durationMinutes"],
+            "language": document["language"],
+            "expires_at": document["expiresAt"],
+            "invitation_url": document["invitationUrl"],
+            "metadata": json.loads(document["metadataJson"]),
+        }
 
     def _new_document(self, invitation_id: str, command: CreateInvitation) -> InvitationDocument:
         context = command.context
@@ -228,6 +255,66 @@ class InvitationService:
         log.info("invitation.updated", invitation_id=command.invitation_id)
         await self._outbox.flush(command.invitation_id)
         return command.invitation_id
+
+    async def resend(self, command: ResendInvitation) -> str:
+        """Queue a new copy of the invitation email; only pending invitations get one."""
+        context = command.context
+        async with self._store.lock(command.invitation_id):
+            document = await self._owned(command.invitation_id, context)
+            status = Status(document["status"])
+            next_status(status, Action.OPEN)
+            now = utc_now()
+            event = build_event(
+                EventType.INVITATION_RESEND_REQUESTED,
+                InvitationResendRequested(
+                    **self._email_fields(document), requested_at=now
+                ),
+                account_id=context.account_id,
+                livemode=context.livemode,
+                correlation_id=context.correlation_id,
+                occurred_at=now,
+            )
+            changed = await self._store.update(
+                command.invitation_id,
+                expected_status=status.value,
+                fields={
+                    "updatedAt": now,
+                    "email": {**document.get("email", {}), "status": "queued", "error": None},
+                },
+                events=(event,),
+            )
+        if not changed:
+            raise InvitationNotPending("The invitation changed meanwhile; read it and retry.")
+        log.info("invitation.resend_requested", invitation_id=command.invitation_id)
+        await self._outbox.flush(command.invitation_id)
+        return command.invitation_id
+
+    async def record_email_outcome(self, event: EventEnvelope) -> None:
+        """Show the latest email's outcome on the invitation; older outcomes never win."""
+        outcome: EmailSent | EmailFailed
+        if event.type is EventType.EMAIL_SENT:
+            outcome = event.data_as(EmailSent)
+            email = {"status": "sent", "error": None, "emailId": outcome.email_id,
+                     "delivered": outcome.delivered, "updatedAt": outcome.sent_at}
+        else:
+            outcome = event.data_as(EmailFailed)
+            email = {"status": "failed", "error": outcome.reason, "emailId": outcome.email_id,
+                     "updatedAt": outcome.failed_at}
+        async with self._store.lock(outcome.invitation_id):
+            document = await self._store.get_by_id(outcome.invitation_id)
+            if document is None:
+                log.warning("email_outcome.unknown_invitation", invitation_id=outcome.invitation_id)
+                return
+            latest = (document.get("email") or {}).get("emailId")
+            if latest is not None and latest > outcome.email_id:
+                return
+            await self._store.update(
+                outcome.invitation_id,
+                expected_status=document["status"],
+                fields={"email": email},
+            )
+        log.info("invitation.email_status_changed", invitation_id=outcome.invitation_id,
+                 email_status=email["status"])
 
     async def expire_due(self) -> int:
         """Expire every pending invitation whose ``expiresAt`` has passed; return the count."""
