@@ -79,7 +79,7 @@ class EventConsumer:
         self._max_attempts = max_attempts
         self._queue_name = broker.names.event_queue(consumer)
         self._channel: AbstractChannel | None = None
-        # Two copies of one event held at once run one after the other, so the second sees
+        # Two copies of one event held at once run one after the other, so the second finds
         # the first in the inbox. Replicas rely on each handler's own idempotent effect.
         self._event_locks = KeyedLocks()
 

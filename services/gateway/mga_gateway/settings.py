@@ -18,7 +18,7 @@ class GatewaySettings(ServiceSettings):
     idempotency_lock: timedelta = timedelta(seconds=60)
     # How long a second request with a key in use waits for the first before a 409.
     idempotency_wait: timedelta = timedelta(seconds=5)
-    # How long the gateway waits for the invitation service to answer a command.
+    # How long the gateway waits for the invitation service's reply to a command.
     command_timeout: timedelta = timedelta(seconds=10)
     # Default and latest allowed expiry of an invitation, counted from its creation.
     default_expiry: timedelta = timedelta(days=14)

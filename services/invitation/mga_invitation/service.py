@@ -1,10 +1,10 @@
 """Invitation domain logic: creation with minute reservation, changes, expiry.
 
 Every state change and the events it publishes are written in one single-document update
-(the outbox), then the relay publishes them. Minutes are settled through the ledger, whose
-operations are idempotent, both right after the change and again when this service consumes
-its own ``invitation.expired`` and ``invitation.cancelled`` events, so a crash between the
-status change and the settlement still releases the minutes.
+(the outbox), then the relay publishes them. Minutes are settled through the idempotent
+ledger twice: right after the change, and again when this service consumes its own
+``invitation.expired`` and ``invitation.cancelled`` events. A crash between the status change
+and the settlement therefore still releases the minutes.
 """
 
 import json
@@ -104,7 +104,10 @@ class InvitationService:
                 request_key=command.request_key,
             )
             if winner is None:
-                raise RuntimeError("request key collided but no invitation holds it")
+                raise RuntimeError(
+                    f"insert of {invitation_id} failed on a duplicate request key, "
+                    "but no invitation with that key was found"
+                )
             return str(winner["_id"])
 
         INVITATIONS_CREATED.labels(_mode(context.livemode)).inc()
@@ -116,7 +119,7 @@ class InvitationService:
 
     @staticmethod
     def _email_fields(document: dict[str, Any]) -> dict[str, Any]:
-        """The invitation fields an invitation email shows, as event data."""
+        """Collect the invitation fields that an invitation email shows, as event data."""
         return {
             "invitation_id": document["_id"],
             "candidate_email": document["candidateEmail"],
