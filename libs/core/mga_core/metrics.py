@@ -73,3 +73,25 @@ RATE_LIMITED_REQUESTS = Counter(
     "Requests rejected with 429 because an API key exceeded its rate limit.",
     ["mode"],
 )
+
+LLM_CALLS = Counter(
+    "mga_llm_calls_total",
+    "Calls to a language model, by purpose, model and outcome (ok or the failure reason).",
+    ["purpose", "model", "outcome"],
+)
+LLM_CALL_DURATION = Histogram(
+    "mga_llm_call_duration_seconds",
+    "Time one language-model call took, retries excluded.",
+    ["purpose", "model"],
+    buckets=(0.25, 0.5, 1, 2, 5, 10, 20, 40, 80),
+)
+LLM_TOKENS = Counter(
+    "mga_llm_tokens_total",
+    "Tokens used by language-model calls, by kind (prompt or completion).",
+    ["purpose", "model", "kind"],
+)
+LLM_COST = Counter(
+    "mga_llm_cost_usd_total",
+    "Estimated cost of language-model calls in US dollars, from litellm's price table.",
+    ["purpose", "model"],
+)
