@@ -51,6 +51,9 @@ def event_handlers(service: InvitationService) -> dict[EventType, EventHandler]:
     return {
         EventType.INVITATION_EXPIRED: release_on_expiry,
         EventType.INVITATION_CANCELLED: release_on_cancel,
+        EventType.INVITATION_OPENED: service.record_opened,
+        EventType.INTERVIEW_STARTED: service.record_started,
+        EventType.INTERVIEW_COMPLETED: service.record_completed,
         EventType.EMAIL_SENT: service.record_email_outcome,
         EventType.EMAIL_FAILED: service.record_email_outcome,
     }

@@ -14,11 +14,12 @@ from typing import Any, Protocol
 
 import structlog
 
-from mga_core.errors import NotFound
+from mga_core.errors import ApiError, NotFound
 from mga_core.ids import IdPrefix, new_id
 from mga_core.metrics import (
     INVITATION_TRANSITIONS,
     INVITATIONS_CREATED,
+    MINUTES_CHARGED,
     MINUTES_RELEASED,
     MINUTES_RESERVED,
 )
@@ -40,6 +41,9 @@ from mga_events.schemas import (
     InvitationExpired,
     InvitationResendRequested,
     InvitationUpdated,
+    InterviewCompleted,
+    InterviewStarted,
+    InvitationOpened,
 )
 from mga_events.types import EventType
 from mga_invitation.errors import InvitationNotPending
@@ -49,6 +53,10 @@ from mga_invitation.store import InvitationDocument, InvitationStore
 from mga_messaging.outbox import outbox_document
 
 log = structlog.get_logger()
+
+
+class EventArrivedEarly(Exception):
+    """An event that depends on one not yet handled; the consumer retries it after a delay."""
 
 
 class OutboxFlusher(Protocol):
@@ -318,6 +326,107 @@ class InvitationService:
             )
         log.info("invitation.email_status_changed", invitation_id=outcome.invitation_id,
                  email_status=email["status"])
+
+    async def record_opened(self, event: EventEnvelope) -> None:
+        """Keep the first time the candidate opened the link; the status stays pending."""
+        opened = event.data_as(InvitationOpened)
+        async with self._store.lock(opened.invitation_id):
+            document = await self._store.get_by_id(opened.invitation_id)
+            if document is None or document.get("openedAt") is not None:
+                return
+            await self._store.update(
+                opened.invitation_id,
+                expected_status=document["status"],
+                fields={"openedAt": opened.opened_at, "updatedAt": utc_now()},
+            )
+        log.info("invitation.opened", invitation_id=opened.invitation_id)
+
+    async def record_started(self, event: EventEnvelope) -> None:
+        """Move a pending invitation to started; its minute reservation is now in use."""
+        started = event.data_as(InterviewStarted)
+        await self._transition(
+            started.invitation_id,
+            Action.START,
+            {"startedAt": started.started_at, "minutesActive": True},
+        )
+
+    async def record_completed(self, event: EventEnvelope) -> None:
+        """Complete a started invitation and charge the minutes used, once."""
+        completed = event.data_as(InterviewCompleted)
+        await self._transition(
+            completed.invitation_id,
+            Action.COMPLETE,
+            {"completedAt": completed.completed_at, "summary": completed.summary},
+            too_early={Status.PENDING},
+        )
+        # Charge whenever the invitation is completed and its reservation still open, not
+        # only right after the transition: a crash in between is then mended by redelivery.
+        document = await self._store.get_by_id(completed.invitation_id)
+        if document is None or document["status"] != Status.COMPLETED.value:
+            return
+        if not document["livemode"] or not await self._ledger.is_reserved(completed.invitation_id):
+            return
+        reserved = int(document.get("minutesReserved") or 0)
+        used = min(completed.minutes_used, reserved)
+        await self._ledger.charge(
+            document["accountId"], completed.invitation_id, reserved=reserved, used=used
+        )
+        MINUTES_CHARGED.inc(used)
+        MINUTES_RELEASED.labels("completed").inc(reserved - used)
+        log.info(
+            "minutes.charged",
+            invitation_id=completed.invitation_id,
+            minutes_used=used,
+            minutes_released=reserved - used,
+        )
+
+    async def _transition(
+        self,
+        invitation_id: str,
+        action: Action,
+        fields: dict[str, Any],
+        *,
+        too_early: frozenset[Status] | set[Status] = frozenset(),
+    ) -> dict[str, Any] | None:
+        """Apply ``action`` if the status machine allows it; return the document it changed.
+
+        Events report what already happened elsewhere, so a transition the machine does not
+        allow (a duplicate, or an interview started just after expiry) is logged and skipped.
+        A status in ``too_early`` means an earlier event is still on its way (consumers run
+        several messages at once), so ``EventArrivedEarly`` asks the consumer to retry later.
+        """
+        async with self._store.lock(invitation_id):
+            document = await self._store.get_by_id(invitation_id)
+            if document is None:
+                log.warning("invitation.transition_unknown", invitation_id=invitation_id)
+                return None
+            current = Status(document["status"])
+            if current in too_early:
+                raise EventArrivedEarly(
+                    f"{action.value} of {invitation_id} arrived while it is {current.value}"
+                )
+            try:
+                target = next_status(current, action)
+            except ApiError as exc:
+                log.warning(
+                    "invitation.transition_skipped",
+                    invitation_id=invitation_id,
+                    action=action.value,
+                    status=current.value,
+                    reason=exc.code,
+                )
+                return None
+            changed = await self._store.update(
+                invitation_id,
+                expected_status=current.value,
+                fields={"status": target.value, "updatedAt": utc_now(), **fields},
+            )
+        if not changed:
+            return None
+        mode = _mode(document["livemode"])
+        INVITATION_TRANSITIONS.labels(target.value, mode).inc()
+        log.info("invitation.status_changed", invitation_id=invitation_id, status=target.value)
+        return document
 
     async def expire_due(self) -> int:
         """Expire every pending invitation whose ``expiresAt`` has passed; return the count."""
