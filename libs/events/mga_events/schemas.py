@@ -1,6 +1,7 @@
 """The ``data`` schema of each event type."""
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -57,10 +58,80 @@ class InterviewStarted(WireModel):
     started_at: datetime
 
 
+class Panelist(WireModel):
+    name: str
+    role: str
+    focus: str
+    persona: str
+
+
+class TranscriptTurn(WireModel):
+    speaker: Literal["interviewer", "candidate"]
+    # The panelist's name for interviewer turns; None for the candidate.
+    name: str | None = None
+    text: str
+
+
+class FinishReason(StrEnum):
+    CANDIDATE_FINISHED = "candidate_finished"
+    QUESTIONS_EXHAUSTED = "questions_exhausted"
+    TIME_UP = "time_up"
+    ABANDONED = "abandoned"
+
+
 class InterviewFinished(WireModel):
+    """A finished interview, with everything scoring needs."""
+
     invitation_id: str
     finished_at: datetime
+    started_at: datetime
     minutes_used: int = Field(ge=0)
+    reason: FinishReason
+    candidate_name: str
+    role: str
+    job_posting: str
+    toughness: int = Field(ge=1, le=5)
+    language: Language
+    panel: list[Panelist]
+    transcript: list[TranscriptTurn]
+    metadata: dict[str, Any]
+
+
+class SkillAssessment(WireModel):
+    score: int = Field(ge=1, le=10)
+    evidence: str
+
+
+class Skills(WireModel):
+    communication: SkillAssessment
+    structured_thinking: SkillAssessment
+    problem_solving: SkillAssessment
+    leadership: SkillAssessment
+    domain_depth: SkillAssessment
+    composite_and_pressure: SkillAssessment
+
+
+class PanelRemark(WireModel):
+    name: str
+    role: str
+    remark: str
+
+
+class InterviewResult(WireModel):
+    """The scored interview, in the shape ``GET /v1/invitations/{id}/result`` returns."""
+
+    id: str
+    candidate_name: str
+    role: str
+    completed_at: datetime
+    overall_score: int = Field(ge=0, le=100)
+    summary: str
+    skills: Skills
+    strengths: list[str]
+    improvements: list[str]
+    panel: list[PanelRemark]
+    transcript: list[TranscriptTurn]
+    metadata: dict[str, Any]
 
 
 class InterviewCompleted(WireModel):
@@ -69,6 +140,8 @@ class InterviewCompleted(WireModel):
     overall_score: int = Field(ge=0, le=100)
     summary: str
     minutes_used: int = Field(ge=0)
+    # The full result; webhook deliveries of interview.completed carry it.
+    result: InterviewResult | None = None
 
 
 class EmailSent(WireModel):
