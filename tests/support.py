@@ -177,7 +177,9 @@ async def delete_topology(names: Names) -> None:
     """Delete every exchange and queue under the prefix, on a connection of its own."""
     connection = await aio_pika.connect(AMQP_URL)
     channel = await connection.channel()
-    queues = [names.command_queue] + [names.event_queue(consumer) for consumer in Consumer]
+    queues = [names.command_queue(consumer) for consumer in Consumer] + [
+        names.event_queue(consumer) for consumer in Consumer
+    ]
     for queue in queues:
         for name in [queue, names.dead_letter_queue(queue)] + [
             names.retry_queue(queue, delay) for delay in (1, 2, 5)

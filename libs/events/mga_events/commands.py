@@ -1,7 +1,8 @@
-"""Commands the gateway sends to the invitation service over request/reply.
+"""Commands the gateway sends to the owning service over request/reply.
 
-A command names itself ``resource.verb``; its routing key is that name. The reply is a
-``CommandReply``: either ``result`` (the invitation document as the API shows it) or
+A command names itself ``resource.verb``; its routing key is that name, and
+``mga_messaging.topology.COMMAND_OWNERS`` says which service's queue receives it. The reply
+is a ``CommandReply``: either ``result`` (a small dictionary, usually the resource id) or
 ``error`` (an ``ApiError`` in wire form).
 """
 
@@ -20,6 +21,10 @@ class CommandName(StrEnum):
     CANCEL_INVITATION = "invitation.cancel"
     UPDATE_INVITATION = "invitation.update"
     RESEND_INVITATION = "invitation.resend"
+    CREATE_WEBHOOK_ENDPOINT = "webhook_endpoint.create"
+    DELETE_WEBHOOK_ENDPOINT = "webhook_endpoint.delete"
+    ROTATE_WEBHOOK_SECRET = "webhook_endpoint.rotate_secret"
+    REDELIVER_EVENT = "event.redeliver"
 
 
 class CommandContext(WireModel):
@@ -60,6 +65,34 @@ class ResendInvitation(WireModel):
     invitation_id: str
 
 
+class CreateWebhookEndpoint(WireModel):
+    context: CommandContext
+    # The caller's idempotency key, or a fresh one: one endpoint per key and account mode.
+    request_key: str = Field(min_length=1, max_length=300)
+    url: str
+    enabled_events: list[str]
+    description: str | None = None
+
+
+class DeleteWebhookEndpoint(WireModel):
+    context: CommandContext
+    endpoint_id: str
+
+
+class RotateWebhookSecret(WireModel):
+    context: CommandContext
+    endpoint_id: str
+    # How long the previous secret keeps signing next to the new one.
+    overlap_seconds: int | None = Field(default=None, ge=0, le=7 * 24 * 3600)
+
+
+class RedeliverEvent(WireModel):
+    context: CommandContext
+    event_id: str
+    # None redelivers to every endpoint of the account and mode enabled for the event type.
+    endpoint_id: str | None = None
+
+
 class CommandReply(WireModel):
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
@@ -70,4 +103,8 @@ COMMAND_MODELS: dict[CommandName, type[WireModel]] = {
     CommandName.CANCEL_INVITATION: CancelInvitation,
     CommandName.UPDATE_INVITATION: UpdateInvitation,
     CommandName.RESEND_INVITATION: ResendInvitation,
+    CommandName.CREATE_WEBHOOK_ENDPOINT: CreateWebhookEndpoint,
+    CommandName.DELETE_WEBHOOK_ENDPOINT: DeleteWebhookEndpoint,
+    CommandName.ROTATE_WEBHOOK_SECRET: RotateWebhookSecret,
+    CommandName.REDELIVER_EVENT: RedeliverEvent,
 }

@@ -1,4 +1,4 @@
-"""Request/reply over RabbitMQ: the gateway sends commands, the invitation service answers.
+"""Request/reply over RabbitMQ: the gateway sends commands, the owning service replies.
 
 The client publishes a command to the commands exchange with a ``reply_to`` queue and a
 correlation id, then waits a bounded time for the reply. The command carries the same time
@@ -24,6 +24,7 @@ from mga_events.envelope import WireModel
 from mga_messaging import acks
 from mga_messaging.broker import Broker
 from mga_messaging.headers import CORRELATION_ID, DEAD_LETTER_REASON
+from mga_messaging.topology import Consumer
 
 log = structlog.get_logger()
 
@@ -46,7 +47,9 @@ class RpcClient:
         self._reply_queue_name = queue.name
         await queue.consume(self._on_reply, no_ack=True)
 
-    async def call(self, name: CommandName, command: WireModel, *, correlation_id: str) -> dict[str, Any]:
+    async def call(
+        self, name: CommandName, command: WireModel, *, correlation_id: str
+    ) -> dict[str, Any]:
         """Run ``command`` and return its result; raise the ``ApiError`` it replied with.
 
         Raises ``ServiceUnavailable`` when the command cannot be sent or no reply arrives in
@@ -90,7 +93,7 @@ class RpcClient:
         try:
             future.set_result(CommandReply.model_validate_json(message.body))
         except ValidationError as exc:
-            future.set_exception(ServiceUnavailable("The invitation service sent an unreadable reply."))
+            future.set_exception(ServiceUnavailable("A service sent an unreadable reply."))
             log.error("command.reply_invalid", error=str(exc))
 
 
@@ -101,11 +104,13 @@ class RpcServer:
         self,
         broker: Broker,
         *,
+        owner: Consumer,
         handlers: Mapping[CommandName, CommandHandler],
         prefetch: int,
         service: str,
     ) -> None:
         self._broker = broker
+        self._queue_name = broker.names.command_queue(owner)
         self._handlers = handlers
         self._prefetch = prefetch
         self._service = service
@@ -113,7 +118,7 @@ class RpcServer:
 
     async def start(self) -> None:
         self._channel = await self._broker.channel(prefetch=self._prefetch, on_return_raises=False)
-        queue = await self._channel.get_queue(self._broker.names.command_queue, ensure=True)
+        queue = await self._channel.get_queue(self._queue_name, ensure=True)
         await queue.consume(self._on_command)
         log.info("command_server.started", queue=queue.name)
 
@@ -184,7 +189,7 @@ class RpcServer:
                         headers={**(message.headers or {}), DEAD_LETTER_REASON: reason[:1000]},
                         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                     ),
-                    routing_key=self._broker.names.command_queue,
+                    routing_key=self._queue_name,
                     timeout=10,
                 )
                 await acks.ack(message)

@@ -1,7 +1,7 @@
 """The RabbitMQ topology: every exchange, queue and binding, declared in one place.
 
     events exchange  (topic)  ──routing key = event type──▶  <consumer>.events queues
-    commands exchange (direct) ──routing key = command name──▶ invitation.commands
+    commands exchange (direct) ──routing key = command name──▶ <owner>.commands queues
     dead-letter exchange (direct) ──routing key = queue name──▶ <queue>.dlq
 
 Each consuming service owns one durable queue, bound to the event types it reads. A queue
@@ -71,6 +71,19 @@ SUBSCRIPTIONS: dict[Consumer, frozenset[EventType]] = {
 }
 
 
+# Which service handles each command; its commands queue is bound to the command's name.
+COMMAND_OWNERS: dict[CommandName, Consumer] = {
+    CommandName.CREATE_INVITATION: Consumer.INVITATION,
+    CommandName.CANCEL_INVITATION: Consumer.INVITATION,
+    CommandName.UPDATE_INVITATION: Consumer.INVITATION,
+    CommandName.RESEND_INVITATION: Consumer.INVITATION,
+    CommandName.CREATE_WEBHOOK_ENDPOINT: Consumer.WEBHOOK_DISPATCHER,
+    CommandName.DELETE_WEBHOOK_ENDPOINT: Consumer.WEBHOOK_DISPATCHER,
+    CommandName.ROTATE_WEBHOOK_SECRET: Consumer.WEBHOOK_DISPATCHER,
+    CommandName.REDELIVER_EVENT: Consumer.WEBHOOK_DISPATCHER,
+}
+
+
 @dataclass(frozen=True)
 class Names:
     """Exchange and queue names under one prefix."""
@@ -89,9 +102,8 @@ class Names:
     def dead_letter_exchange(self) -> str:
         return f"{self.prefix}.dlx"
 
-    @property
-    def command_queue(self) -> str:
-        return f"{self.prefix}.invitation.commands"
+    def command_queue(self, consumer: Consumer) -> str:
+        return f"{self.prefix}.{consumer}.commands"
 
     def event_queue(self, consumer: Consumer) -> str:
         return f"{self.prefix}.{consumer}.events"
@@ -161,8 +173,10 @@ async def declare_topology(
 
     # Commands are never retried with a delay: the caller is waiting for the reply and
     # retries with the same idempotency key instead.
-    command_queue = await _declare_consumer_queue(
-        channel, names, dead_letters, names.command_queue, retry_delays_seconds=[]
-    )
-    for command in CommandName:
-        await command_queue.bind(commands, routing_key=command.value)
+    for owner in sorted(set(COMMAND_OWNERS.values())):
+        command_queue = await _declare_consumer_queue(
+            channel, names, dead_letters, names.command_queue(owner), retry_delays_seconds=[]
+        )
+        for command, command_owner in COMMAND_OWNERS.items():
+            if command_owner is owner:
+                await command_queue.bind(commands, routing_key=command.value)

@@ -75,6 +75,7 @@ class Runtime:
 
         await RpcServer(
             self.broker,
+            owner=Consumer.INVITATION,
             handlers=command_handlers(self.service),
             prefetch=settings.amqp_prefetch,
             service=SERVICE,
