@@ -190,9 +190,22 @@ async def delete_topology(names: Names) -> None:
     await connection.close()
 
 
+def _optional_service(name: str, settings: dict[str, Any]) -> FastAPI:
+    """Build the app of a service that only some tests start."""
+    if name == "scoring":
+        from mga_scoring.main import create_app
+        from mga_scoring.settings import ScoringSettings
+
+        return create_app(ScoringSettings(**settings))
+    raise ValueError(f"unknown optional service {name!r}")
+
+
 @asynccontextmanager
-async def running_stack(**overrides: Any) -> AsyncIterator[Stack]:
-    """Start the gateway and invitation service on a fresh database and prefix."""
+async def running_stack(*, services: tuple[str, ...] = (), **overrides: Any) -> AsyncIterator[Stack]:
+    """Start the gateway and invitation service, and ``services``, on a fresh database.
+
+    ``overrides`` maps a service name to settings that replace the test defaults.
+    """
     token = uuid.uuid4().hex[:10]
     database, prefix = f"test_{token}", f"t{token}"
     settings = base_settings(database, prefix)
@@ -211,8 +224,14 @@ async def running_stack(**overrides: Any) -> AsyncIterator[Stack]:
 
     invitation = RunningServer(create_invitation_app(invitation_settings))
     gateway = RunningServer(create_gateway_app(gateway_settings))
+    extra = [
+        RunningServer(_optional_service(name, {**settings, **overrides.get(name, {})}))
+        for name in services
+    ]
     invitation_url = await invitation.start()
     gateway_url = await gateway.start()
+    for server in extra:
+        await server.start()
     http = httpx.AsyncClient(base_url=gateway_url, timeout=30)
     stack = Stack(
         database=database,
@@ -222,7 +241,7 @@ async def running_stack(**overrides: Any) -> AsyncIterator[Stack]:
         invitation_url=invitation_url,
         http=http,
         amqp=amqp,
-        servers=[gateway, invitation],
+        servers=[gateway, invitation, *extra],
     )
     try:
         yield stack

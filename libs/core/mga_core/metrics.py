@@ -95,3 +95,9 @@ LLM_COST = Counter(
     "Estimated cost of language-model calls in US dollars, from litellm's price table.",
     ["purpose", "model"],
 )
+
+RESULTS_SCORED = Counter(
+    "mga_results_scored_total",
+    "Interviews scored, by engine (sandbox or live) and outcome (completed or failed).",
+    ["engine", "outcome"],
+)

@@ -8,6 +8,9 @@ value returned by POST and by a later GET is the identical string.
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from pydantic import PlainSerializer
 
 _ISO_8601 = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})[Tt]"
@@ -70,3 +73,7 @@ def parse_timestamp(text: str) -> datetime:
 def seconds_until(moment: datetime, now: datetime) -> float:
     """Return how many seconds lie between ``now`` and ``moment`` (negative if past)."""
     return (moment - now) / timedelta(seconds=1)
+
+
+# A datetime that serializes to JSON as the API writes timestamps, for public payloads.
+ApiTimestamp = Annotated[datetime, PlainSerializer(format_timestamp, return_type=str, when_used="json")]

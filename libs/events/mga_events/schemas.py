@@ -4,8 +4,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
+from mga_core.timestamps import ApiTimestamp
 from mga_events.envelope import WireModel
 from mga_events.types import EventType
 
@@ -67,9 +68,16 @@ class Panelist(WireModel):
 
 class TranscriptTurn(WireModel):
     speaker: Literal["interviewer", "candidate"]
-    # The panelist's name for interviewer turns; None for the candidate.
+    # The panelist's name for interviewer turns; None, and left out of JSON, for the candidate.
     name: str | None = None
     text: str
+
+    @model_serializer(mode="wrap")
+    def _omit_missing_name(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("name") is None:
+            data.pop("name", None)
+        return data
 
 
 class FinishReason(StrEnum):
@@ -95,6 +103,8 @@ class InterviewFinished(WireModel):
     panel: list[Panelist]
     transcript: list[TranscriptTurn]
     metadata: dict[str, Any]
+    # Test-mode rules may depend on it (a "+score<NN>" tag selects the sandbox score).
+    candidate_email: str | None = None
 
 
 class SkillAssessment(WireModel):
@@ -123,7 +133,7 @@ class InterviewResult(WireModel):
     id: str
     candidate_name: str
     role: str
-    completed_at: datetime
+    completed_at: ApiTimestamp
     overall_score: int = Field(ge=0, le=100)
     summary: str
     skills: Skills

@@ -21,6 +21,7 @@ from mga_gateway.schemas import (
     InvitationList,
     InvitationStatus,
     RenderedEmailList,
+    Result,
     UpdateInvitationRequest,
 )
 from mga_gateway.service import GatewayService
@@ -136,6 +137,17 @@ async def get_invitation(
     request: Request, caller: CallerDep, invitation_id: InvitationId
 ) -> JSONResponse:
     return _json(200, await _deps(request).service.get_invitation(caller, invitation_id))
+
+
+@router.get(
+    "/invitations/{invitation_id}/result",
+    response_model=Result,
+    summary="Get the full result of a completed interview",
+)
+async def get_result(
+    request: Request, caller: CallerDep, invitation_id: InvitationId
+) -> JSONResponse:
+    return _json(200, await _deps(request).service.get_result(caller, invitation_id))
 
 
 @router.post(

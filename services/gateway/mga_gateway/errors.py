@@ -22,3 +22,13 @@ class RequestInProgress(ApiError):
 
     def __init__(self) -> None:
         super().__init__(headers={"Retry-After": "1"})
+
+
+class ResultNotReady(ApiError):
+    status = 409
+    code = "result_not_ready"
+    default_message = (
+        "The interview has not been completed and scored yet. Wait for the "
+        "interview.completed webhook, or poll GET /v1/invitations/{id} until its status is "
+        "completed."
+    )

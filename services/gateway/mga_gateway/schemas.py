@@ -183,6 +183,23 @@ class InvitationList(ApiModel):
     next_cursor: str | None
 
 
+class Result(ApiModel):
+    """The scored interview; transcript candidate turns carry no name."""
+
+    id: str
+    candidate_name: str
+    role: str
+    completed_at: str
+    overall_score: int = Field(ge=0, le=100)
+    summary: str
+    skills: dict[str, dict[str, Any]]
+    strengths: list[str]
+    improvements: list[str]
+    panel: list[dict[str, str]]
+    transcript: list[dict[str, str]]
+    metadata: dict[str, Any]
+
+
 class Balance(ApiModel):
     available_minutes: int = Field(description="Minutes free to reserve for new invitations.")
     reserved_minutes: int = Field(description="Minutes held by pending and running interviews.")

@@ -17,6 +17,7 @@ from mga_events.commands import (
 )
 from mga_events.envelope import WireModel
 from mga_gateway.auth import Caller
+from mga_gateway.errors import ResultNotReady
 from mga_gateway.pagination import DEFAULT_LIMIT, decode_cursor, encode_cursor
 from mga_gateway.schemas import CreateInvitationRequest, UpdateInvitationRequest
 from mga_gateway.store import GatewayStore
@@ -173,6 +174,21 @@ class GatewayService:
             "hasMore": False,
             "nextCursor": None,
         }
+
+    async def get_result(self, caller: Caller, invitation_id: str) -> dict[str, Any]:
+        """Return the scored result, with the invitation's current metadata verbatim."""
+        invitation = await self._require_invitation(caller, invitation_id)
+        if invitation["status"] != "completed":
+            raise ResultNotReady(
+                f"The invitation is {invitation['status']}; its result is available once it "
+                "is completed."
+            )
+        stored = await self._store.get_result(invitation_id)
+        if stored is None:
+            raise ResultNotReady()
+        result: dict[str, Any] = json.loads(stored["resultJson"])
+        result["metadata"] = json.loads(invitation.get("metadataJson") or "{}")
+        return result
 
     async def get_invitation(self, caller: Caller, invitation_id: str) -> dict[str, Any]:
         return render_invitation(await self._require_invitation(caller, invitation_id))

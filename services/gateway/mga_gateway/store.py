@@ -21,6 +21,7 @@ RATE_LIMITS = "rate_limit_windows"
 INVITATIONS = "invitations"
 MINUTE_LEDGER = "minute_ledger"
 EMAILS = "emails"
+RESULTS = "results"
 
 INDEXES = [
     IndexSpec(ACCOUNTS),
@@ -172,6 +173,11 @@ class GatewayStore:
             .limit(limit)
         )
         return [email async for email in cursor]
+
+    async def get_result(self, invitation_id: str) -> Document | None:
+        return await self._db[RESULTS].find_one(
+            {"_id": invitation_id}, projection={"resultJson": 1}
+        )
 
     async def latest_ledger_entry(self, account_id: str) -> Document | None:
         return await self._db[MINUTE_LEDGER].find_one(
