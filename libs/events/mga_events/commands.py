@@ -21,6 +21,8 @@ class CommandName(StrEnum):
     CANCEL_INVITATION = "invitation.cancel"
     UPDATE_INVITATION = "invitation.update"
     RESEND_INVITATION = "invitation.resend"
+    # Test mode only: expire a pending invitation now, as if its expiresAt had passed.
+    EXPIRE_INVITATION = "invitation.expire"
     CREATE_WEBHOOK_ENDPOINT = "webhook_endpoint.create"
     DELETE_WEBHOOK_ENDPOINT = "webhook_endpoint.delete"
     ROTATE_WEBHOOK_SECRET = "webhook_endpoint.rotate_secret"
@@ -65,6 +67,11 @@ class ResendInvitation(WireModel):
     invitation_id: str
 
 
+class ExpireInvitation(WireModel):
+    context: CommandContext
+    invitation_id: str
+
+
 class CreateWebhookEndpoint(WireModel):
     context: CommandContext
     # The caller's idempotency key, or a fresh one: one endpoint per key and account mode.
@@ -103,6 +110,7 @@ COMMAND_MODELS: dict[CommandName, type[WireModel]] = {
     CommandName.CANCEL_INVITATION: CancelInvitation,
     CommandName.UPDATE_INVITATION: UpdateInvitation,
     CommandName.RESEND_INVITATION: ResendInvitation,
+    CommandName.EXPIRE_INVITATION: ExpireInvitation,
     CommandName.CREATE_WEBHOOK_ENDPOINT: CreateWebhookEndpoint,
     CommandName.DELETE_WEBHOOK_ENDPOINT: DeleteWebhookEndpoint,
     CommandName.ROTATE_WEBHOOK_SECRET: RotateWebhookSecret,

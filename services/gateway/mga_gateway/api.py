@@ -231,6 +231,32 @@ async def resend_invitation(
     return _json(outcome.status, outcome.body, replayed=outcome.replayed)
 
 
+@router.post(
+    "/test_helpers/invitations/{invitation_id}/expire",
+    response_model=Invitation,
+    summary="Expire a pending test invitation now",
+    tags=["test helpers"],
+)
+async def expire_test_invitation(
+    request: Request,
+    caller: CallerDep,
+    invitation_id: InvitationId,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    deps = _deps(request)
+    key = check_key(idempotency_key)
+
+    async def expire(_request_key: str) -> tuple[int, dict[str, Any]]:
+        invitation = await deps.service.expire_test_invitation(
+            caller, invitation_id, correlation_id=request.state.correlation_id
+        )
+        return 200, invitation
+
+    path = f"/v1/test_helpers/invitations/{invitation_id}/expire"
+    outcome = await deps.idempotency.run(caller, key, fingerprint("POST", path, None), expire)
+    return _json(outcome.status, outcome.body, replayed=outcome.replayed)
+
+
 @router.get(
     "/test_helpers/invitations/{invitation_id}/emails",
     response_model=RenderedEmailList,

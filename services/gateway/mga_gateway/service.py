@@ -12,6 +12,7 @@ from mga_events.commands import (
     CommandContext,
     CommandName,
     CreateInvitation,
+    ExpireInvitation,
     ResendInvitation,
     UpdateInvitation,
 )
@@ -56,6 +57,11 @@ def render_invitation(document: Document) -> dict[str, Any]:
         "email": {"status": email.get("status", "queued"), "error": email.get("error")},
         "livemode": document["livemode"],
     }
+
+
+def _require_test_key(caller: Caller) -> None:
+    if caller.livemode:
+        raise Forbidden("Test helpers are only available with test keys (mga_test_...).")
 
 
 def render_email(document: Document) -> dict[str, Any]:
@@ -163,10 +169,22 @@ class GatewayService:
         )
         return await self.get_invitation(caller, invitation_id)
 
+    async def expire_test_invitation(
+        self, caller: Caller, invitation_id: str, *, correlation_id: str
+    ) -> dict[str, Any]:
+        _require_test_key(caller)
+        await self._require_invitation(caller, invitation_id)
+        command = ExpireInvitation(
+            context=self._context(caller, correlation_id), invitation_id=invitation_id
+        )
+        await self._commands.call(
+            CommandName.EXPIRE_INVITATION, command, correlation_id=correlation_id
+        )
+        return await self.get_invitation(caller, invitation_id)
+
     async def list_test_emails(self, caller: Caller, invitation_id: str) -> dict[str, Any]:
         """Return the emails rendered for a test-mode invitation, oldest first."""
-        if caller.livemode:
-            raise Forbidden("Test helpers are only available with test keys (mga_test_...).")
+        _require_test_key(caller)
         await self._require_invitation(caller, invitation_id)
         emails = await self._store.list_emails(invitation_id)
         return {

@@ -6,6 +6,7 @@ from mga_events.commands import (
     CancelInvitation,
     CommandName,
     CreateInvitation,
+    ExpireInvitation,
     ResendInvitation,
     UpdateInvitation,
 )
@@ -31,7 +32,11 @@ def command_handlers(service: InvitationService) -> dict[CommandName, CommandHan
     async def resend(command: ResendInvitation) -> dict[str, Any]:
         return {"id": await service.resend(command)}
 
+    async def expire(command: ExpireInvitation) -> dict[str, Any]:
+        return {"id": await service.expire_now(command)}
+
     return {
+        CommandName.EXPIRE_INVITATION: expire,
         CommandName.CREATE_INVITATION: create,
         CommandName.CANCEL_INVITATION: cancel,
         CommandName.UPDATE_INVITATION: update,

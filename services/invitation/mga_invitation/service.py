@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from mga_core.errors import ApiError, NotFound
+from mga_core.errors import ApiError, Forbidden, NotFound
 from mga_core.ids import IdPrefix, new_id
 from mga_core.metrics import (
     INVITATION_TRANSITIONS,
@@ -28,6 +28,7 @@ from mga_events.commands import (
     CancelInvitation,
     CommandContext,
     CreateInvitation,
+    ExpireInvitation,
     ResendInvitation,
     UpdateInvitation,
 )
@@ -436,13 +437,25 @@ class InvitationService:
                 expired += 1
         return expired
 
-    async def expire(self, invitation_id: str) -> bool:
+    async def expire_now(self, command: ExpireInvitation) -> str:
+        """Expire a pending test-mode invitation at once, through the normal expiry."""
+        context = command.context
+        if context.livemode:
+            raise Forbidden("Test helpers are only available with test keys (mga_test_...).")
+        document = await self._owned(command.invitation_id, context)
+        next_status(Status(document["status"]), Action.EXPIRE)
+        if not await self.expire(command.invitation_id, due_now=True):
+            raise InvitationNotPending("The invitation changed meanwhile; read it and retry.")
+        return command.invitation_id
+
+    async def expire(self, invitation_id: str, *, due_now: bool = False) -> bool:
+        """Expire a pending invitation whose ``expiresAt`` has passed, or any if ``due_now``."""
         async with self._store.lock(invitation_id):
             document = await self._store.get_by_id(invitation_id)
             now = utc_now()
             if document is None or document["status"] != Status.PENDING.value:
                 return False
-            if document["expiresAt"] > now:
+            if document["expiresAt"] > now and not due_now:
                 return False
             event = build_event(
                 EventType.INVITATION_EXPIRED,
