@@ -277,7 +277,8 @@ def invitation_document(
         "invitationUrl": f"http://127.0.0.1:8083/invite/{invitation_id}",
         "createdAt": created_at,
         "updatedAt": created_at,
-        "expiresAt": created_at.astimezone(UTC) + timedelta(days=14),
+        # In the future whatever createdAt is, so the expiry sweep leaves it pending.
+        "expiresAt": max(created_at.astimezone(UTC), datetime.now(UTC)) + timedelta(days=14),
         "email": {"status": "queued", "error": None},
         "outbox": {},
         "outboxPending": False,

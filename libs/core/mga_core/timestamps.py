@@ -65,9 +65,11 @@ def parse_timestamp(text: str) -> datetime:
         parsed = datetime.fromisoformat(
             f"{base}.{fraction}{'+00:00' if offset == 'Z' else offset}"
         )
+        return to_storage(parsed)
     except ValueError as exc:
         raise TimestampError(f"is not a valid date or time: {exc}") from None
-    return to_storage(parsed)
+    except OverflowError:
+        raise TimestampError("is outside the supported range of dates") from None
 
 
 def seconds_until(moment: datetime, now: datetime) -> float:

@@ -77,8 +77,8 @@ class BodySizeLimitMiddleware:
         return PayloadTooLarge(f"The request body exceeds the limit of {self.max_bytes} bytes.")
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+def _reject_constant(_name: str) -> Any:
+    raise ValueError("non-finite numbers are not valid JSON")
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -127,7 +127,10 @@ def _param_of(location: tuple[int | str, ...]) -> str | None:
 
 
 def _first_error(errors: list[Any]) -> InvalidRequest:
-    error = errors[0]
+    # An unknown field is reported first: it is often a misspelling that also explains a
+    # "required" error for the field it was meant to be.
+    unknown = [error for error in errors if error.get("type") == "extra_forbidden"]
+    error = (unknown or errors)[0]
     param = _param_of(tuple(error.get("loc", ())))
     kind = error.get("type")
     if kind == "extra_forbidden":
@@ -137,8 +140,10 @@ def _first_error(errors: list[Any]) -> InvalidRequest:
         )
     if kind == "missing":
         return InvalidRequest(f"{param} is required.", param=param)
-    message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
-    return InvalidRequest(f"{param} {message[0].lower()}{message[1:]}." if param else message, param=param)
+    message = str(error.get("msg", "is invalid")).removeprefix("Value error, ").rstrip(".")
+    if not param:
+        return InvalidRequest(f"{message}.")
+    return InvalidRequest(f"{param} {message[0].lower()}{message[1:]}.", param=param)
 
 
 def parse_model(model: type[Model], data: dict[str, Any]) -> Model:

@@ -29,7 +29,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         if not isinstance(millis, int) or not isinstance(item_id, str):
             raise ValueError("unexpected cursor content")
         return datetime.fromtimestamp(millis / 1000, tz=UTC), item_id
-    except (ValueError, TypeError, binascii.Error, OverflowError):
+    # OSError: the platform cannot represent the timestamp (errno EOVERFLOW).
+    except (ValueError, TypeError, binascii.Error, OverflowError, OSError):
         raise InvalidRequest(
             "The cursor is not valid. Pass the nextCursor of a previous page unchanged.",
             param="cursor",

@@ -30,7 +30,6 @@ MAX_METADATA_VALUE_LENGTH = 500
 MAX_METADATA_BYTES = 8 * 1024
 DURATIONS = (10, 15, 20, 30, 45, 60)
 
-MetadataValue = StrictStr | StrictInt | float | bool | None
 
 
 def _check_email(value: str) -> str:
@@ -52,23 +51,28 @@ def _check_timestamp(value: str) -> datetime:
         raise ValueError(str(exc)) from None
 
 
+def _check_metadata_key(key: str) -> str:
+    if not key or len(key) > MAX_METADATA_KEY_LENGTH:
+        raise ValueError(f"keys must be 1 to {MAX_METADATA_KEY_LENGTH} characters")
+    if forbidden_character(key) is not None:
+        raise ValueError("keys must not contain control characters")
+    return key
+
+
+def _check_metadata_value(item: Any) -> Any:
+    if isinstance(item, float) and not math.isfinite(item):
+        raise ValueError("must be a finite number")
+    if isinstance(item, str):
+        if len(item) > MAX_METADATA_VALUE_LENGTH:
+            raise ValueError(f"must be at most {MAX_METADATA_VALUE_LENGTH} characters")
+        if forbidden_character(item, allow_newlines=True) is not None:
+            raise ValueError("must not contain control characters")
+    return item
+
+
 def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
     if len(value) > MAX_METADATA_KEYS:
         raise ValueError(f"must have at most {MAX_METADATA_KEYS} keys")
-    for key, item in value.items():
-        if not key or len(key) > MAX_METADATA_KEY_LENGTH:
-            raise ValueError(f"keys must be 1 to {MAX_METADATA_KEY_LENGTH} characters")
-        if forbidden_character(key) is not None:
-            raise ValueError("keys must not contain control characters")
-        if isinstance(item, float) and not math.isfinite(item):
-            raise ValueError("values must be finite numbers")
-        if isinstance(item, str):
-            if len(item) > MAX_METADATA_VALUE_LENGTH:
-                raise ValueError(
-                    f"string values must be at most {MAX_METADATA_VALUE_LENGTH} characters"
-                )
-            if forbidden_character(item, allow_newlines=True) is not None:
-                raise ValueError("string values must not contain control characters")
     if len(json.dumps(value, ensure_ascii=False).encode()) > MAX_METADATA_BYTES:
         raise ValueError(f"must be at most {MAX_METADATA_BYTES} bytes as JSON")
     return value
@@ -81,7 +85,11 @@ JobPosting = Annotated[
     StrictStr, AfterValidator(lambda v: multi_line(v, max_length=MAX_JOB_POSTING_LENGTH))
 ]
 Timestamp = Annotated[StrictStr, AfterValidator(_check_timestamp)]
-Metadata = Annotated[dict[str, MetadataValue], AfterValidator(_check_metadata)]
+MetadataKey = Annotated[str, AfterValidator(_check_metadata_key)]
+MetadataValue = Annotated[
+    StrictStr | StrictInt | float | bool | None, AfterValidator(_check_metadata_value)
+]
+Metadata = Annotated[dict[MetadataKey, MetadataValue], AfterValidator(_check_metadata)]
 Language = Literal["en", "de"]
 InvitationStatus = Literal["pending", "started", "completed", "expired", "cancelled"]
 
@@ -90,7 +98,13 @@ class ApiModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
-class CreateInvitationRequest(ApiModel):
+class RequestModel(BaseModel):
+    """A request body: only the documented camelCase names are accepted."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=False, extra="forbid")
+
+
+class CreateInvitationRequest(RequestModel):
     candidate_email: Email = Field(description="Email address that receives the invitation.")
     candidate_name: Name = Field(description="Used in the email greeting and the interview.")
     role: Role = Field(description="Target role. At most 200 characters.")
@@ -119,7 +133,7 @@ class CreateInvitationRequest(ApiModel):
         return value
 
 
-class UpdateInvitationRequest(ApiModel):
+class UpdateInvitationRequest(RequestModel):
     expires_at: Timestamp | None = Field(
         default=None, json_schema_extra={"format": "date-time"}
     )

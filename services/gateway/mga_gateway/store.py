@@ -116,12 +116,16 @@ class GatewayStore:
 
     async def count_request(self, window_id: str, *, window_end: datetime) -> int:
         """Count one request in a fixed window and return the window's count so far."""
-        document = await self._db[RATE_LIMITS].find_one_and_update(
-            {"_id": window_id},
-            {"$inc": {"count": 1}, "$setOnInsert": {"windowEnd": window_end}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
+        update = {"$inc": {"count": 1}, "$setOnInsert": {"windowEnd": window_end}}
+        try:
+            document = await self._db[RATE_LIMITS].find_one_and_update(
+                {"_id": window_id}, update, upsert=True, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError:
+            # Two first requests of a window raced to insert it; the loser now updates it.
+            document = await self._db[RATE_LIMITS].find_one_and_update(
+                {"_id": window_id}, update, return_document=ReturnDocument.AFTER
+            )
         return int(document["count"]) if document else 1
 
     async def purge_rate_limit_windows(self, older_than: datetime) -> int:
