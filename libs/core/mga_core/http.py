@@ -10,7 +10,9 @@ from collections.abc import Awaitable, Callable, Mapping
 import structlog
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mga_core.ids import IdPrefix, new_id
@@ -100,6 +102,19 @@ class RequestContextMiddleware:
             structlog.contextvars.clear_contextvars()
 
 
+def render_metrics() -> bytes:
+    """Render this process's metrics, or all workers' when several share a multiprocess folder.
+
+    With ``PROMETHEUS_MULTIPROC_DIR`` set (``mga_core.server.serve`` sets it for more than
+    one worker), every worker writes its samples there and any worker can serve the sum.
+    """
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return generate_latest()
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return generate_latest(registry)
+
+
 def add_probes(app: FastAPI, checks: Mapping[str, ReadinessCheck]) -> None:
     """Serve ``/healthz``, ``/readyz`` and ``/metrics`` on ``app``."""
 
@@ -124,7 +139,7 @@ def add_probes(app: FastAPI, checks: Mapping[str, ReadinessCheck]) -> None:
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)
 
 
 def create_probe_app(

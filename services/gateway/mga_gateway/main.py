@@ -11,7 +11,7 @@ from fastapi.openapi.utils import get_openapi
 
 from mga_core.http import RequestContextMiddleware, add_probes
 from mga_core.logging import configure_logging
-from mga_core.server import serve
+from mga_core.server import serve, serve_workers
 from mga_core.timestamps import utc_now
 from mga_gateway.api import Dependencies, router
 from mga_gateway.edge import BodySizeLimitMiddleware, install_error_handlers
@@ -141,7 +141,22 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
+def create_app_from_environment() -> FastAPI:
+    """Build the app from environment settings, in each worker process."""
+    settings = GatewaySettings()
+    configure_logging(service=SERVICE, log_format=settings.log_format, level=settings.log_level)
+    return create_app(settings)
+
+
 def run() -> None:
     settings = GatewaySettings()
     configure_logging(service=SERVICE, log_format=settings.log_format, level=settings.log_level)
+    if settings.http_workers > 1:
+        serve_workers(
+            "mga_gateway.main:create_app_from_environment",
+            host=settings.http_host,
+            port=settings.http_port,
+            workers=settings.http_workers,
+        )
+        return
     serve(create_app(settings), host=settings.http_host, port=settings.http_port)

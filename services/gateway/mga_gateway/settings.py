@@ -7,6 +7,8 @@ from mga_core.settings import ServiceSettings
 
 class GatewaySettings(ServiceSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
+    # Worker processes of the API; metrics of all of them are summed on /metrics.
+    http_workers: int = Field(default=1, ge=1, le=64)
     # Requests one API key may make per window; the 429 carries the seconds to wait.
     rate_limit_requests: int = Field(default=100, ge=1)
     rate_limit_window: timedelta = timedelta(seconds=1)
