@@ -13,7 +13,8 @@ from mga_core.http import RequestContextMiddleware, add_probes
 from mga_core.logging import configure_logging
 from mga_core.server import serve, serve_workers
 from mga_core.timestamps import utc_now
-from mga_gateway.api import Dependencies, router
+from mga_gateway.api import router
+from mga_gateway.routing import Dependencies
 from mga_gateway.edge import BodySizeLimitMiddleware, install_error_handlers
 from mga_gateway.idempotency import Idempotency
 from mga_gateway.ratelimit import RateLimiter
