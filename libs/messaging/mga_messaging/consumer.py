@@ -12,6 +12,7 @@ The policy, for every message of a consumer's queue:
 Acknowledgement always comes after the handler's side effect is stored.
 """
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
@@ -79,6 +80,11 @@ class EventConsumer:
         self._max_attempts = max_attempts
         self._queue_name = broker.names.event_queue(consumer)
         self._channel: AbstractChannel | None = None
+        self._queue: aio_pika.abc.AbstractQueue | None = None
+        self._consumer_tag: str | None = None
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
         # Two copies of one event held at once run one after the other, so the second finds
         # the first in the inbox. Replicas rely on each handler's own idempotent effect.
         self._event_locks = KeyedLocks()
@@ -89,11 +95,37 @@ class EventConsumer:
 
     async def start(self) -> None:
         self._channel = await self._broker.channel(prefetch=self._prefetch)
-        queue = await self._channel.get_queue(self._queue_name, ensure=True)
-        await queue.consume(self.handle_message)
+        self._queue = await self._channel.get_queue(self._queue_name, ensure=True)
+        self._consumer_tag = await self._queue.consume(self.handle_message)
         log.info("consumer.started", queue=self._queue_name, prefetch=self._prefetch)
 
+    async def stop(self, *, timeout: float = 20.0) -> None:
+        """Stop taking messages and give those in progress ``timeout`` seconds to finish.
+
+        Messages still unacknowledged when the channel closes go back to the queue.
+        """
+        if self._queue is not None and self._consumer_tag is not None:
+            try:
+                await self._queue.cancel(self._consumer_tag)
+            except (aio_pika.exceptions.AMQPError, ConnectionError) as exc:
+                log.warning("consumer.cancel_failed", queue=self._queue_name, error=repr(exc))
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            log.warning("consumer.stop_timed_out", queue=self._queue_name, in_flight=self._in_flight)
+        log.info("consumer.stopped", queue=self._queue_name)
+
     async def handle_message(self, message: AbstractIncomingMessage) -> None:
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            await self._handle_with_context(message)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def _handle_with_context(self, message: AbstractIncomingMessage) -> None:
         structlog.contextvars.clear_contextvars()
         headers = message.headers or {}
         structlog.contextvars.bind_contextvars(

@@ -115,12 +115,23 @@ class RpcServer:
         self._prefetch = prefetch
         self._service = service
         self._channel: AbstractChannel | None = None
+        self._queue: aio_pika.abc.AbstractQueue | None = None
+        self._consumer_tag: str | None = None
 
     async def start(self) -> None:
         self._channel = await self._broker.channel(prefetch=self._prefetch, on_return_raises=False)
-        queue = await self._channel.get_queue(self._queue_name, ensure=True)
-        await queue.consume(self._on_command)
-        log.info("command_server.started", queue=queue.name)
+        self._queue = await self._channel.get_queue(self._queue_name, ensure=True)
+        self._consumer_tag = await self._queue.consume(self._on_command)
+        log.info("command_server.started", queue=self._queue_name)
+
+    async def stop(self) -> None:
+        """Stop taking commands; unacknowledged ones go back to the queue for another replica."""
+        if self._queue is None or self._consumer_tag is None:
+            return
+        try:
+            await self._queue.cancel(self._consumer_tag)
+        except (aio_pika.exceptions.AMQPError, ConnectionError) as exc:
+            log.warning("command_server.cancel_failed", error=repr(exc))
 
     async def _on_command(self, message: AbstractIncomingMessage) -> None:
         structlog.contextvars.clear_contextvars()

@@ -36,6 +36,8 @@ class Runtime:
     settings: InvitationSettings
     broker: Broker | None = None
     service: InvitationService | None = None
+    consumer: EventConsumer | None = None
+    command_server: RpcServer | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -73,14 +75,15 @@ class Runtime:
             public_base_url=settings.public_base_url,
         )
 
-        await RpcServer(
+        self.command_server = RpcServer(
             self.broker,
             owner=Consumer.INVITATION,
             handlers=command_handlers(self.service),
             prefetch=settings.amqp_prefetch,
             service=SERVICE,
-        ).start()
-        await EventConsumer(
+        )
+        await self.command_server.start()
+        self.consumer = EventConsumer(
             self.broker,
             service=SERVICE,
             consumer=Consumer.INVITATION,
@@ -89,7 +92,8 @@ class Runtime:
             prefetch=settings.amqp_prefetch,
             retry_delays_seconds=settings.amqp_retry_delays_seconds,
             max_attempts=settings.amqp_max_attempts,
-        ).start()
+        )
+        await self.consumer.start()
 
         self.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
         self.tasks.append(asyncio.create_task(self._expire_forever(), name="expiry"))
@@ -108,6 +112,11 @@ class Runtime:
             await asyncio.sleep(interval)
 
     async def stop(self) -> None:
+        """Stop consuming, let messages in progress finish, then close connections."""
+        if self.command_server is not None:
+            await self.command_server.stop()
+        if self.consumer is not None:
+            await self.consumer.stop()
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)

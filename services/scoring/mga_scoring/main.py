@@ -16,6 +16,7 @@ from mga_messaging.broker import Broker
 from mga_messaging.consumer import EventConsumer
 from mga_messaging.outbox import OutboxRelay
 from mga_messaging.publisher import EventPublisher
+from mga_messaging.rpc import RpcServer
 from mga_messaging.topology import Consumer, Names
 from mga_scoring.consumers import event_handlers
 from mga_scoring.service import ScoringService
@@ -49,6 +50,8 @@ class Runtime:
     settings: ScoringSettings
     broker: Broker | None = None
     service: ScoringService | None = None
+    consumer: EventConsumer | None = None
+    command_server: RpcServer | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -77,7 +80,7 @@ class Runtime:
             sweep_interval_seconds=settings.outbox_sweep_interval.total_seconds(),
         )
         self.service = ScoringService(store=store, outbox=relay, model=_language_model(settings))
-        await EventConsumer(
+        self.consumer = EventConsumer(
             self.broker,
             service=SERVICE,
             consumer=Consumer.SCORING,
@@ -86,11 +89,17 @@ class Runtime:
             prefetch=settings.amqp_prefetch,
             retry_delays_seconds=settings.amqp_retry_delays_seconds,
             max_attempts=settings.amqp_max_attempts,
-        ).start()
+        )
+        await self.consumer.start()
         self.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
         log.info("service.started", llm_model=settings.llm_model)
 
     async def stop(self) -> None:
+        """Stop consuming, let messages in progress finish, then close connections."""
+        if self.command_server is not None:
+            await self.command_server.stop()
+        if self.consumer is not None:
+            await self.consumer.stop()
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
