@@ -3,7 +3,8 @@
 #   docker build -t mga-platform .
 #   docker run --rm -p 127.0.0.1:8080:8080 mga-platform mga-gateway
 #   docker run --rm mga-platform mga-admin --help
-# Configuration comes from MGA_* environment variables (see docker-compose.yml).
+# Configuration comes from MGA_* environment variables (see docker-compose.yml and
+# deploy/k8s/base/config.env). Every service listens on MGA_HTTP_PORT, 8080 in the image.
 
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
 
@@ -33,6 +34,8 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --all-packages --no-dev --no-editable
 
 FROM python:3.11-slim
+LABEL org.opencontainers.image.title="mga-platform" \
+      org.opencontainers.image.description="MeetAndGreet services and the mga-admin operator CLI"
 RUN groupadd --system --gid 10001 mga \
     && useradd --system --uid 10001 --gid mga --home-dir /app --no-create-home \
         --shell /usr/sbin/nologin mga
@@ -44,6 +47,11 @@ ENV PATH="/app/.venv/bin:$PATH" \
     MGA_HTTP_HOST=0.0.0.0 \
     MGA_HTTP_PORT=8080
 WORKDIR /app
-USER mga
+# A numeric user, so that Kubernetes can check runAsNonRoot without reading /etc/passwd.
+USER 10001:10001
 EXPOSE 8080
+# For `docker run`; docker-compose.yml and Kubernetes define their own probes. The image has
+# no curl, so Python sends the request; urlopen raises on a 4xx or 5xx status.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=6 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('MGA_HTTP_PORT', '8080')}/readyz\", timeout=3)"]
 CMD ["mga-gateway"]
