@@ -32,6 +32,7 @@ down: ## Stop everything that make up or make infra started
 	@bash $(LOCAL)/down.sh
 
 test: infra ## Run pytest against the local servers; PYTEST_ARGS="..." adds options
+	@$(LOCAL)/install.sh --with-chromium
 	$(UV) run --frozen --all-packages pytest $(PYTEST_ARGS)
 
 logs: ## Follow the service and SMTP catcher logs in .stack/logs (Ctrl-C stops)

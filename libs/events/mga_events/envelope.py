@@ -42,7 +42,10 @@ class EventEnvelope(WireModel):
         try:
             return model.model_validate(self.data)
         except ValidationError as exc:
-            raise MalformedEvent(f"{self.type} data is invalid: {exc.errors()}") from None
+            # Without the input: event data holds candidate links and addresses.
+            raise MalformedEvent(
+                f"{self.type} data is invalid: {exc.errors(include_input=False)}"
+            ) from None
 
     def to_json(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()

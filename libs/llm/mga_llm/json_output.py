@@ -9,7 +9,9 @@ import json
 import re
 from typing import Any
 
-_FENCE = re.compile(r"```[a-zA-Z0-9_-]*[ \t]*\n(?P<body>.*?)\n?```", re.DOTALL)
+# Only the opening fence is matched: the JSON decoder finds where the object ends, so
+# backticks inside its strings cannot cut it short.
+_FENCE_OPENING = re.compile(r"```[a-zA-Z0-9_-]*[ \t]*\n")
 
 
 class InvalidJsonOutput(ValueError):
@@ -17,7 +19,7 @@ class InvalidJsonOutput(ValueError):
 
 
 def extract_json_object(text: str) -> dict[str, Any]:
-    candidates = [match["body"] for match in _FENCE.finditer(text)] + [text]
+    candidates = [text[match.end() :] for match in _FENCE_OPENING.finditer(text)] + [text]
     decoder = json.JSONDecoder()
     for candidate in candidates:
         start = candidate.find("{")
