@@ -197,6 +197,11 @@ def _optional_service(name: str, settings: dict[str, Any]) -> FastAPI:
         from mga_scoring.settings import ScoringSettings
 
         return create_app(ScoringSettings(**settings))
+    if name == "simulation":
+        from mga_simulation.main import create_app as create_simulation_app
+        from mga_simulation.settings import SimulationSettings
+
+        return create_simulation_app(SimulationSettings(**settings))
     raise ValueError(f"unknown optional service {name!r}")
 
 

@@ -26,7 +26,8 @@ from mga_core.ids import IdPrefix, new_id
 from mga_events.envelope import EventEnvelope, build_event
 from mga_events.schemas import InvitationCreated, InvitationResendRequested, Language
 from mga_events.types import EventType
-from mga_mailer.main import Runtime, create_app
+from mga_mailer.main import create_app
+from mga_service import ServiceRuntime
 from mga_mailer.sender import SmtpSender
 from mga_mailer.settings import MailerSettings
 from mga_messaging.headers import CORRELATION_ID
@@ -209,7 +210,7 @@ class MailerEnvironment:
         values.update(overrides)
         return MailerSettings(**values)
 
-    async def start_mailer(self, *, sender: SmtpSender | None = None, **overrides: Any) -> Runtime:
+    async def start_mailer(self, *, sender: SmtpSender | None = None, **overrides: Any) -> ServiceRuntime:
         server = RunningServer(create_app(self.settings(**overrides), sender=sender))
         self.url = await server.start()
         self.servers.append(server)

@@ -146,4 +146,4 @@ async def test_readiness_ignores_smtp_outage(environment: MailerEnvironment) -> 
         response = await http.get("/readyz")
 
     assert response.status_code == 200
-    assert response.json()["checks"] == {"dependencies": True}
+    assert response.json()["checks"] == {"database": True, "broker": True}

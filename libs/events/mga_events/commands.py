@@ -8,7 +8,7 @@ is a ``CommandReply``: either ``result`` (a small dictionary, usually the resour
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -23,6 +23,8 @@ class CommandName(StrEnum):
     RESEND_INVITATION = "invitation.resend"
     # Test mode only: expire a pending invitation now, as if its expiresAt had passed.
     EXPIRE_INVITATION = "invitation.expire"
+    # Test mode only: play the candidate's part up to a step of the hosted interview.
+    ADVANCE_INTERVIEW = "interview.advance"
     CREATE_WEBHOOK_ENDPOINT = "webhook_endpoint.create"
     DELETE_WEBHOOK_ENDPOINT = "webhook_endpoint.delete"
     ROTATE_WEBHOOK_SECRET = "webhook_endpoint.rotate_secret"
@@ -72,6 +74,14 @@ class ExpireInvitation(WireModel):
     invitation_id: str
 
 
+class AdvanceInterview(WireModel):
+    context: CommandContext
+    invitation_id: str
+    # "open" opens the link, "start" also starts the interview, "complete" also answers
+    # every question with scripted answers and finishes it.
+    step: Literal["open", "start", "complete"]
+
+
 class CreateWebhookEndpoint(WireModel):
     context: CommandContext
     # The caller's idempotency key, or a fresh one: one endpoint per key and account mode.
@@ -111,6 +121,7 @@ COMMAND_MODELS: dict[CommandName, type[WireModel]] = {
     CommandName.UPDATE_INVITATION: UpdateInvitation,
     CommandName.RESEND_INVITATION: ResendInvitation,
     CommandName.EXPIRE_INVITATION: ExpireInvitation,
+    CommandName.ADVANCE_INTERVIEW: AdvanceInterview,
     CommandName.CREATE_WEBHOOK_ENDPOINT: CreateWebhookEndpoint,
     CommandName.DELETE_WEBHOOK_ENDPOINT: DeleteWebhookEndpoint,
     CommandName.ROTATE_WEBHOOK_SECRET: RotateWebhookSecret,

@@ -1,6 +1,6 @@
 """Routes of the public API under /v1. Handlers decode, authenticate and delegate."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import JSONResponse
@@ -167,6 +167,35 @@ async def expire_test_invitation(
         )
 
     return await idempotent_post(request, caller, key, run)
+
+
+def _advance_route(step: Literal["open", "start", "complete"], summary: str) -> None:
+    async def advance(
+        request: Request, caller: CallerDep, invitation_id: InvitationId, key: IdempotencyKey
+    ) -> JSONResponse:
+        service = dependencies(request).service
+
+        async def run(_request_key: str) -> dict[str, object]:
+            return await service.advance_test_invitation(
+                caller, invitation_id, step, correlation_id=request.state.correlation_id
+            )
+
+        return await idempotent_post(request, caller, key, run)
+
+    router.add_api_route(
+        f"/test_helpers/invitations/{{invitation_id}}/{step}",
+        advance,
+        methods=["POST"],
+        response_model=Invitation,
+        summary=summary,
+        tags=["test helpers"],
+        name=f"{step}_test_invitation",
+    )
+
+
+_advance_route("open", "Open a test invitation's link, as the candidate would")
+_advance_route("start", "Open and start a test invitation's interview")
+_advance_route("complete", "Play a test invitation's interview to its end with scripted answers")
 
 
 @router.get(

@@ -21,6 +21,9 @@ from mga_gateway.ratelimit import RateLimiter
 from mga_gateway.service import GatewayService
 from mga_gateway.settings import GatewaySettings
 from mga_gateway.store import INDEXES, GatewayStore
+from mga_gateway.webhooks_api import router as webhooks_router
+from mga_gateway.webhooks_service import WebhooksService
+from mga_gateway.webhooks_store import WebhooksStore
 from mga_messaging.broker import Broker
 from mga_messaging.rpc import RpcClient
 from mga_messaging.topology import Names
@@ -88,6 +91,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                 lock=settings.idempotency_lock,
                 wait=settings.idempotency_wait,
             ),
+            webhooks=WebhooksService(store=WebhooksStore(db), commands=commands),
         )
         state.update(client=client, broker=broker)
         purge = asyncio.create_task(_purge_forever(store, settings), name="purge")
@@ -116,6 +120,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         redoc_url=None,
     )
     app.include_router(router)
+    app.include_router(webhooks_router)
     install_error_handlers(app)
     add_probes(app, {"dependencies": is_ready})
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -15,6 +15,7 @@ from mga_gateway.ratelimit import RateLimiter
 from mga_gateway.schemas import ErrorResponse
 from mga_gateway.service import GatewayService
 from mga_gateway.store import GatewayStore
+from mga_gateway.webhooks_service import WebhooksService
 
 
 @dataclass
@@ -23,6 +24,7 @@ class Dependencies:
     service: GatewayService
     rate_limiter: RateLimiter
     idempotency: Idempotency
+    webhooks: WebhooksService
 
 
 def dependencies(request: Request) -> Dependencies:

@@ -1,13 +1,15 @@
 """Gateway logic: queries read MongoDB, changes go to the invitation service as commands."""
 
+import asyncio
 import json
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from mga_core.errors import Forbidden, InvalidRequest, NotFound
 from mga_core.ids import IdPrefix, has_prefix
 from mga_core.timestamps import format_timestamp, utc_now
 from mga_events.commands import (
+    AdvanceInterview,
     CancelInvitation,
     CommandContext,
     CommandName,
@@ -59,6 +61,16 @@ def render_invitation(document: Document) -> dict[str, Any]:
     }
 
 
+def _shows_step(invitation: dict[str, Any], step: str) -> bool:
+    match step:
+        case "open":
+            return invitation["openedAt"] is not None
+        case "start":
+            return invitation["status"] in ("started", "completed")
+        case _:
+            return invitation["status"] == "completed"
+
+
 def _require_test_key(caller: Caller) -> None:
     if caller.livemode:
         raise Forbidden("Test helpers are only available with test keys (mga_test_...).")
@@ -88,11 +100,13 @@ class GatewayService:
         commands: CommandSender,
         default_expiry: timedelta,
         max_expiry: timedelta,
+        step_wait: timedelta = timedelta(seconds=10),
     ) -> None:
         self._store = store
         self._commands = commands
         self._default_expiry = default_expiry
         self._max_expiry = max_expiry
+        self._step_wait = step_wait
 
     async def create_invitation(
         self,
@@ -181,6 +195,35 @@ class GatewayService:
             CommandName.EXPIRE_INVITATION, command, correlation_id=correlation_id
         )
         return await self.get_invitation(caller, invitation_id)
+
+    async def advance_test_invitation(
+        self,
+        caller: Caller,
+        invitation_id: str,
+        step: Literal["open", "start", "complete"],
+        *,
+        correlation_id: str,
+    ) -> dict[str, Any]:
+        """Play the candidate up to ``step``, then return the invitation once it shows it.
+
+        The invitation changes when the invitation service has handled the interview's
+        events, shortly after the command returns. The invitation is returned as soon as it
+        shows the step, or as it is after ``step_wait``.
+        """
+        _require_test_key(caller)
+        await self._require_invitation(caller, invitation_id)
+        command = AdvanceInterview(
+            context=self._context(caller, correlation_id), invitation_id=invitation_id, step=step
+        )
+        await self._commands.call(
+            CommandName.ADVANCE_INTERVIEW, command, correlation_id=correlation_id
+        )
+        deadline = asyncio.get_running_loop().time() + self._step_wait.total_seconds()
+        while True:
+            invitation = await self.get_invitation(caller, invitation_id)
+            if _shows_step(invitation, step) or asyncio.get_running_loop().time() > deadline:
+                return invitation
+            await asyncio.sleep(0.1)
 
     async def list_test_emails(self, caller: Caller, invitation_id: str) -> dict[str, Any]:
         """Return the emails rendered for a test-mode invitation, oldest first."""

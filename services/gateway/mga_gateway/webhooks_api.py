@@ -1,6 +1,7 @@
 """Routes for webhook endpoints and events under /v1. Handlers decode, authenticate and delegate.
 
-The gateway's main module includes ``router`` and sets ``Dependencies.webhooks``.
+The gateway app must include ``router`` and provide a ``WebhooksService`` as
+``webhooks`` on its ``routing.Dependencies``.
 """
 
 from typing import Annotated, Any, Literal, get_args
@@ -10,11 +11,18 @@ from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import Field, StrictInt, StrictStr, field_validator
 
-from mga_gateway.api import CallerDep, IdempotencyKey
 from mga_gateway.edge import parse_model, read_json_object
-from mga_gateway.idempotency import check_key, fingerprint
 from mga_gateway.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from mga_gateway.schemas import ApiModel, ErrorResponse
+from mga_gateway.routing import (
+    ERROR_RESPONSES,
+    CallerDep,
+    IdempotencyKey,
+    body_schema,
+    dependencies,
+    idempotent_post,
+    json_response,
+)
+from mga_gateway.schemas import ApiModel
 from mga_gateway.text import forbidden_character, single_line
 from mga_gateway.webhooks_service import WebhooksService
 
@@ -32,7 +40,7 @@ EVENT_TYPES: tuple[str, ...] = get_args(WebhookEventType)
 
 
 def _check_url(value: str) -> str:
-    """Check the URL's form; the dispatcher checks where it resolves to."""
+    """Check the URL's form. The dispatcher checks the addresses it resolves to."""
     if len(value) > MAX_URL_LENGTH:
         raise ValueError(f"must be at most {MAX_URL_LENGTH} characters")
     if forbidden_character(value) is not None or value != value.strip() or " " in value:
@@ -194,37 +202,25 @@ class Redelivery(ApiModel):
 EndpointId = Annotated[str, Path(description="Webhook endpoint id, such as we_01HX2BT8...")]
 EventId = Annotated[str, Path(description="Event id, such as evt_01HX2BT8...")]
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 404, 409, 413, 429, 503)
-}
-
 
 def _webhooks(request: Request) -> WebhooksService:
-    return request.app.state.deps.webhooks  # type: ignore[no-any-return]
+    return dependencies(request).webhooks
 
 
-def _body_schema(model: type[ApiModel], *, required: bool = True) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": required,
-            "content": {"application/json": {"schema": model.model_json_schema(by_alias=True)}},
-        }
-    }
+def _optional_body_schema(model: type[ApiModel]) -> dict[str, Any]:
+    schema = body_schema(model)
+    schema["requestBody"]["required"] = False
+    return schema
 
 
 async def _optional_json_object(request: Request) -> dict[str, Any]:
-    """Read an optional body: no body at all counts as an empty object."""
+    """Read an optional JSON object body; an empty body counts as ``{}``."""
     if not await request.body():
         return {}
     return await read_json_object(request)
 
 
-def _json(status_code: int, body: dict[str, Any], *, replayed: bool = False) -> JSONResponse:
-    headers = {"Idempotent-Replayed": "true"} if replayed else None
-    return JSONResponse(body, status_code=status_code, headers=headers)
-
-
-router = APIRouter(prefix="/v1", responses=_ERRORS, tags=["webhooks"])
+router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES, tags=["webhooks"])
 
 
 @router.post(
@@ -232,18 +228,17 @@ router = APIRouter(prefix="/v1", responses=_ERRORS, tags=["webhooks"])
     status_code=status.HTTP_201_CREATED,
     response_model=CreatedWebhookEndpoint,
     summary="Register a webhook endpoint",
-    openapi_extra=_body_schema(CreateWebhookEndpointRequest),
+    openapi_extra=body_schema(CreateWebhookEndpointRequest),
 )
 async def create_webhook_endpoint(
-    request: Request, caller: CallerDep, idempotency_key: IdempotencyKey = None
+    request: Request, caller: CallerDep, key: IdempotencyKey
 ) -> JSONResponse:
-    webhooks = _webhooks(request)
-    key = check_key(idempotency_key)
     payload = await read_json_object(request)
     body = parse_model(CreateWebhookEndpointRequest, payload)
+    webhooks = _webhooks(request)
 
-    async def create(request_key: str) -> tuple[int, dict[str, Any]]:
-        endpoint = await webhooks.create_endpoint(
+    async def create(request_key: str) -> dict[str, Any]:
+        return await webhooks.create_endpoint(
             caller,
             url=body.url,
             enabled_events=body.enabled_events,
@@ -251,12 +246,10 @@ async def create_webhook_endpoint(
             request_key=request_key,
             correlation_id=request.state.correlation_id,
         )
-        return status.HTTP_201_CREATED, endpoint
 
-    outcome = await request.app.state.deps.idempotency.run(
-        caller, key, fingerprint("POST", "/v1/webhook_endpoints", payload), create
+    return await idempotent_post(
+        request, caller, key, create, payload=payload, status_code=status.HTTP_201_CREATED
     )
-    return _json(outcome.status, outcome.body, replayed=outcome.replayed)
 
 
 @router.get(
@@ -268,7 +261,8 @@ async def list_webhook_endpoints(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> JSONResponse:
-    return _json(200, await _webhooks(request).list_endpoints(caller, limit=limit, cursor=cursor))
+    page = await _webhooks(request).list_endpoints(caller, limit=limit, cursor=cursor)
+    return json_response(200, page)
 
 
 @router.get(
@@ -279,7 +273,7 @@ async def list_webhook_endpoints(
 async def get_webhook_endpoint(
     request: Request, caller: CallerDep, endpoint_id: EndpointId
 ) -> JSONResponse:
-    return _json(200, await _webhooks(request).get_endpoint(caller, endpoint_id))
+    return json_response(200, await _webhooks(request).get_endpoint(caller, endpoint_id))
 
 
 @router.delete(
@@ -293,40 +287,31 @@ async def delete_webhook_endpoint(
     deleted = await _webhooks(request).delete_endpoint(
         caller, endpoint_id, correlation_id=request.state.correlation_id
     )
-    return _json(200, deleted)
+    return json_response(200, deleted)
 
 
 @router.post(
     "/webhook_endpoints/{endpoint_id}/rotate_secret",
     response_model=RotatedWebhookEndpoint,
     summary="Rotate an endpoint's signing secret",
-    openapi_extra=_body_schema(RotateSecretRequest, required=False),
+    openapi_extra=_optional_body_schema(RotateSecretRequest),
 )
 async def rotate_webhook_secret(
-    request: Request,
-    caller: CallerDep,
-    endpoint_id: EndpointId,
-    idempotency_key: IdempotencyKey = None,
+    request: Request, caller: CallerDep, endpoint_id: EndpointId, key: IdempotencyKey
 ) -> JSONResponse:
-    webhooks = _webhooks(request)
-    key = check_key(idempotency_key)
     payload = await _optional_json_object(request)
     body = parse_model(RotateSecretRequest, payload)
+    webhooks = _webhooks(request)
 
-    async def rotate(_request_key: str) -> tuple[int, dict[str, Any]]:
-        rotated = await webhooks.rotate_secret(
+    async def rotate(_request_key: str) -> dict[str, Any]:
+        return await webhooks.rotate_secret(
             caller,
             endpoint_id,
             overlap_seconds=body.overlap_seconds,
             correlation_id=request.state.correlation_id,
         )
-        return 200, rotated
 
-    path = f"/v1/webhook_endpoints/{endpoint_id}/rotate_secret"
-    outcome = await request.app.state.deps.idempotency.run(
-        caller, key, fingerprint("POST", path, payload), rotate
-    )
-    return _json(outcome.status, outcome.body, replayed=outcome.replayed)
+    return await idempotent_post(request, caller, key, rotate, payload=payload)
 
 
 @router.get("/events", response_model=EventList, summary="List events, newest first")
@@ -340,12 +325,12 @@ async def list_events(
     page = await _webhooks(request).list_events(
         caller, event_type=event_type, limit=limit, cursor=cursor
     )
-    return _json(200, page)
+    return json_response(200, page)
 
 
 @router.get("/events/{event_id}", response_model=Event, summary="Get an event")
 async def get_event(request: Request, caller: CallerDep, event_id: EventId) -> JSONResponse:
-    return _json(200, await _webhooks(request).get_event(caller, event_id))
+    return json_response(200, await _webhooks(request).get_event(caller, event_id))
 
 
 @router.get(
@@ -356,7 +341,7 @@ async def get_event(request: Request, caller: CallerDep, event_id: EventId) -> J
 async def list_event_deliveries(
     request: Request, caller: CallerDep, event_id: EventId
 ) -> JSONResponse:
-    return _json(200, await _webhooks(request).list_deliveries(caller, event_id))
+    return json_response(200, await _webhooks(request).list_deliveries(caller, event_id))
 
 
 @router.post(
@@ -364,30 +349,23 @@ async def list_event_deliveries(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Redelivery,
     summary="Deliver an event again",
-    openapi_extra=_body_schema(RedeliverRequest, required=False),
+    openapi_extra=_optional_body_schema(RedeliverRequest),
 )
 async def redeliver_event(
-    request: Request,
-    caller: CallerDep,
-    event_id: EventId,
-    idempotency_key: IdempotencyKey = None,
+    request: Request, caller: CallerDep, event_id: EventId, key: IdempotencyKey
 ) -> JSONResponse:
-    webhooks = _webhooks(request)
-    key = check_key(idempotency_key)
     payload = await _optional_json_object(request)
     body = parse_model(RedeliverRequest, payload)
+    webhooks = _webhooks(request)
 
-    async def redeliver(_request_key: str) -> tuple[int, dict[str, Any]]:
-        scheduled = await webhooks.redeliver(
+    async def redeliver(_request_key: str) -> dict[str, Any]:
+        return await webhooks.redeliver(
             caller,
             event_id,
             endpoint_id=body.endpoint_id,
             correlation_id=request.state.correlation_id,
         )
-        return status.HTTP_202_ACCEPTED, scheduled
 
-    path = f"/v1/events/{event_id}/redeliver"
-    outcome = await request.app.state.deps.idempotency.run(
-        caller, key, fingerprint("POST", path, payload), redeliver
+    return await idempotent_post(
+        request, caller, key, redeliver, payload=payload, status_code=status.HTTP_202_ACCEPTED
     )
-    return _json(outcome.status, outcome.body, replayed=outcome.replayed)

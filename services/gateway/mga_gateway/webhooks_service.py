@@ -30,7 +30,7 @@ _IN_PROGRESS = "in_progress"
 
 
 def render_endpoint(document: Document) -> dict[str, Any]:
-    """Render a stored endpoint as the API shows it; the secret is never part of it."""
+    """Render a stored endpoint as the API shows it, without any secret."""
     return {
         "id": document["_id"],
         "url": document["url"],
@@ -99,7 +99,7 @@ class WebhooksService:
         request_key: str,
         correlation_id: str,
     ) -> dict[str, Any]:
-        """Register an endpoint; the reply is the only place its secret is shown."""
+        """Register an endpoint and return it with its secret, which no other response shows."""
         command = CreateWebhookEndpoint(
             context=_context(caller, correlation_id),
             request_key=request_key,
@@ -147,7 +147,7 @@ class WebhooksService:
         overlap_seconds: int | None,
         correlation_id: str,
     ) -> dict[str, Any]:
-        """Add a new secret; the reply shows it once, with the end of the previous one's overlap."""
+        """Add a new secret and return it once, with the end of the previous secret's overlap."""
         await self._require_endpoint(caller, endpoint_id)
         command = RotateWebhookSecret(
             context=_context(caller, correlation_id),
@@ -221,7 +221,8 @@ class WebhooksService:
         return {"eventId": event_id, "deliveries": await self._render_deliveries(deliveries)}
 
     async def _render_deliveries(self, deliveries: list[Document]) -> list[dict[str, Any]]:
-        attempts = await self._store.list_attempts([str(delivery["_id"]) for delivery in deliveries])
+        delivery_ids = [str(delivery["_id"]) for delivery in deliveries]
+        attempts = await self._store.list_attempts(delivery_ids)
         by_delivery: dict[str, list[Document]] = {}
         for attempt in attempts:
             by_delivery.setdefault(str(attempt["deliveryId"]), []).append(attempt)

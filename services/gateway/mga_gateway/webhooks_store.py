@@ -1,7 +1,7 @@
 """Reads of the webhook collections, which the webhook dispatcher writes.
 
 The collection and field names are those of ``mga_webhook_dispatcher.store``. The gateway
-never writes these collections; every change goes to the dispatcher as a command.
+never writes these collections. Every change goes to the dispatcher as a command.
 """
 
 from datetime import datetime

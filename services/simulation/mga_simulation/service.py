@@ -215,6 +215,8 @@ class InterviewService:
             "correlationId": event.correlation_id,
             "status": SessionStatus.PENDING.value,
             "candidateName": created.candidate_name,
+            # Kept for test mode only, where a tag in the address selects the sandbox result.
+            "candidateEmail": None if event.livemode else created.candidate_email,
             "role": created.role,
             "jobPosting": created.job_posting,
             "toughness": created.toughness,
@@ -774,6 +776,7 @@ class InterviewService:
                 for turn in turns
             ],
             metadata=json.loads(document["metadataJson"]),
+            candidate_email=document.get("candidateEmail"),
         )
         return await self._store.update(
             invitation_id,

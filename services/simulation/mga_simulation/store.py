@@ -61,6 +61,7 @@ class SessionDocument(TypedDict, total=False):
     correlationId: str
     status: str
     candidateName: str
+    candidateEmail: str | None
     role: str
     jobPosting: str
     toughness: int
