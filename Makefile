@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # put it in a folder that is not on PATH; the uv package also runs as a Python module.
 UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 
-.PHONY: help install infra up down test logs
+.PHONY: help install infra up down test logs demo
 
 help: ## List the targets
 	@echo "Targets:"
@@ -34,6 +34,9 @@ down: ## Stop everything that make up or make infra started
 test: infra ## Run pytest against the local servers; PYTEST_ARGS="..." adds options
 	@$(LOCAL)/install.sh --with-chromium
 	$(UV) run --frozen --all-packages pytest $(PYTEST_ARGS)
+
+demo: up ## Run the whole journey against the local stack: invite, email, interview, webhook, result
+	@.venv/bin/mga-demo $(DEMO_ARGS)
 
 logs: ## Follow the service and SMTP catcher logs in .stack/logs (Ctrl-C stops)
 	@bash $(LOCAL)/logs.sh

@@ -134,3 +134,27 @@ def test_overall_score_formula() -> None:
     assert overall_score(dict.fromkeys(skills, 1)) == 0
     assert overall_score(dict.fromkeys(skills, 10)) == 100
     assert overall_score(dict.fromkeys(skills, 7)) == 67
+
+
+async def test_evidence_varies_across_skills(start_scoring: StartScoring) -> None:
+    scoring = await start_scoring()
+
+    result = await _scored(scoring, finished("inv_varied"))
+
+    evidence = [skill["evidence"] for skill in result["skills"].values()]
+    assert len(set(evidence)) >= 4
+
+
+async def test_closing_line_is_not_counted_as_question(start_scoring: StartScoring) -> None:
+    from mga_events.schemas import FinishReason, TranscriptTurn
+
+    scoring = await start_scoring()
+    data = finished("inv_closing")
+    closing = TranscriptTurn(speaker="interviewer", name=PANEL[0].name, text="That was our last question.")
+    data = data.model_copy(
+        update={"transcript": [*data.transcript, closing], "reason": FinishReason.QUESTIONS_EXHAUSTED}
+    )
+
+    result = await _scored(scoring, data)
+
+    assert "answered 3 of 3 questions" in result["summary"]

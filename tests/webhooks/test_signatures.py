@@ -10,15 +10,16 @@ from pathlib import Path
 
 import pytest
 
+import mga_demo.verification
 from mga_core.timestamps import parse_timestamp
+from mga_demo.verification import verify_signature
 from mga_events.types import EventType
 from tests.support import wait_for
 from tests.webhooks.conftest import WebhookStack, make_event
 from tests.webhooks.receiver import ReceivedRequest, Reply
-from tests.webhooks.verification import verify_signature
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
-VERIFICATION_MODULE = Path(__file__).with_name("verification.py")
+VERIFICATION_MODULE = Path(mga_demo.verification.__file__)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:

@@ -1,8 +1,11 @@
 """Settings every service shares, read from ``MGA_``-prefixed environment variables."""
 
+import re
+from datetime import timedelta
 from enum import StrEnum
+from typing import Any
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,6 +47,17 @@ class ServiceSettings(BaseSettings):
     amqp_max_attempts: int = Field(default=5, ge=1, le=50)
     # How long a publish may wait for the broker's confirm.
     amqp_confirm_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _read_seconds_as_durations(cls, value: Any, info: ValidationInfo) -> Any:
+        """Accept a duration as plain seconds ("30", "0.5") as well as ISO 8601 ("PT30S")."""
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None or field.annotation is not timedelta or not isinstance(value, str):
+            return value
+        if re.fullmatch(r"\d+(\.\d+)?", value.strip()):
+            return timedelta(seconds=float(value))
+        return value
 
     @model_validator(mode="after")
     def _reject_placeholder_secrets(self) -> "ServiceSettings":

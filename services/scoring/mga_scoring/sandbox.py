@@ -14,7 +14,7 @@ from mga_scoring.injection import addresses_scorer
 from mga_scoring.rubric import SKILLS
 from mga_scoring.scored import ScoredInterview, SkillScore
 from mga_scoring.texts import describe
-from mga_scoring.transcript import candidate_answers, sentences, words
+from mga_scoring.transcript import candidate_answers, questions_asked, sentences, words
 
 PINNED_SKILLS: dict[str, dict[str, int]] = {
     "high": dict(zip(SKILLS, (9, 9, 9, 8, 9, 8), strict=True)),
@@ -50,12 +50,20 @@ def _pinned(finished: InterviewFinished) -> dict[str, int] | None:
     return PINNED_SKILLS[match.group(1).lower()] if match else None
 
 
-def _best_sentence(candidates: list[str], vocabulary: frozenset[str]) -> str:
+def _best_sentence(candidates: list[str], vocabulary: frozenset[str], used: set[str]) -> str:
+    """Pick the sentence with most words of ``vocabulary``, preferring one not used yet."""
     ranked = sorted(
         enumerate(candidates),
-        key=lambda item: (-sum(word in vocabulary for word in words(item[1])), -len(item[1]), item[0]),
+        key=lambda item: (
+            item[1] in used,
+            -sum(word in vocabulary for word in words(item[1])),
+            -len(item[1]),
+            item[0],
+        ),
     )
-    return ranked[0][1][:300]
+    chosen = ranked[0][1]
+    used.add(chosen)
+    return chosen[:300]
 
 
 def score_in_sandbox(finished: InterviewFinished) -> ScoredInterview:
@@ -67,7 +75,7 @@ def score_in_sandbox(finished: InterviewFinished) -> ScoredInterview:
     candidate_sentences = [sentence for answer in answers for sentence in sentences(answer)]
     answer_words = [words(answer) for answer in answers]
     all_words = [word for answer in answer_words for word in answer]
-    questions = sum(turn.speaker == "interviewer" for turn in finished.transcript)
+    questions = questions_asked(finished)
 
     def marker_count(skill: str) -> int:
         return sum(word in _MARKERS[skill] for word in all_words)
@@ -88,12 +96,17 @@ def score_in_sandbox(finished: InterviewFinished) -> ScoredInterview:
     }
     skill_scores = _pinned(finished) or measured
 
-    evidence_vocabulary = {**_MARKERS, "communication": frozenset(), "domain_depth": frozenset(posting_terms),
-                           "composite_and_pressure": frozenset()}
+    evidence_vocabulary = {
+        **_MARKERS,
+        "communication": frozenset(),
+        "domain_depth": frozenset(posting_terms),
+        "composite_and_pressure": frozenset(),
+    }
+    used: set[str] = set()
     skills = {
         skill: SkillScore(
             score=skill_scores[skill],
-            evidence=_best_sentence(candidate_sentences, evidence_vocabulary[skill])
+            evidence=_best_sentence(candidate_sentences, evidence_vocabulary[skill], used)
             if candidate_sentences
             else "",
         )

@@ -5,6 +5,7 @@ from typing import Literal
 from mga_events.schemas import InterviewFinished
 from mga_scoring.rubric import SKILLS
 from mga_scoring.scored import PanelRemark, ScoredInterview, SkillScore
+from mga_scoring.transcript import questions_asked
 
 Language = Literal["en", "de"]
 
@@ -59,6 +60,13 @@ SILENT_IMPROVEMENT: dict[Language, str] = {
 }
 
 
+def _lower_first(text: str) -> str:
+    """Lower-case a leading capital inside a sentence, but keep acronyms such as "API"."""
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
+
+
 def _ranked(skills: dict[str, SkillScore]) -> list[str]:
     """Skills from best to weakest; ties keep the rubric's order."""
     return sorted(SKILLS, key=lambda skill: (-skills[skill].score, SKILLS.index(skill)))
@@ -68,8 +76,10 @@ def describe(finished: InterviewFinished, skills: dict[str, SkillScore]) -> Scor
     """Word strengths, improvements, remarks and summary for measured skill scores."""
     language: Language = finished.language
     names = SKILL_NAMES[language]
-    answers = sum(turn.speaker == "candidate" and bool(turn.text.strip()) for turn in finished.transcript)
-    questions = sum(turn.speaker == "interviewer" for turn in finished.transcript)
+    answers = sum(
+        turn.speaker == "candidate" and bool(turn.text.strip()) for turn in finished.transcript
+    )
+    questions = questions_asked(finished)
     ranked = _ranked(skills)
 
     if answers == 0:
@@ -93,7 +103,7 @@ def describe(finished: InterviewFinished, skills: dict[str, SkillScore]) -> Scor
             name=panelist.name,
             role=panelist.role,
             remark=REMARK[language].format(
-                focus=panelist.focus,
+                focus=_lower_first(panelist.focus) if language == "en" else panelist.focus,
                 skill=names[SKILLS[index % len(SKILLS)]],
                 score=skills[SKILLS[index % len(SKILLS)]].score,
             ),

@@ -3,7 +3,7 @@
 import re
 import unicodedata
 
-from mga_events.schemas import TranscriptTurn
+from mga_events.schemas import FinishReason, InterviewFinished, TranscriptTurn
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -43,3 +43,15 @@ def is_drawn_from(evidence: str, answers: list[str]) -> bool:
     if not content:
         return False
     return sum(word in vocabulary for word in content) / len(content) >= 0.6
+
+
+def questions_asked(finished: InterviewFinished) -> int:
+    """Count the panel's questions; the closing line after the last question is not one."""
+    turns = finished.transcript
+    asked = sum(turn.speaker == "interviewer" for turn in turns)
+    ended_with_closing = (
+        finished.reason is FinishReason.QUESTIONS_EXHAUSTED
+        and bool(turns)
+        and turns[-1].speaker == "interviewer"
+    )
+    return max(0, asked - 1) if ended_with_closing else asked

@@ -1,4 +1,4 @@
-"""The signature check from docs/webhooks.md, copied verbatim; a test keeps the two equal."""
+"""The signature check that docs/webhooks.md shows integrators; a test keeps the two equal."""
 
 import hashlib
 import hmac
