@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Install promtool, Prometheus's checker for configuration and rule files, into .stack/bin,
-# unless .stack/bin or PATH has one already. It comes from Debian's prometheus package, which
-# is downloaded and unpacked rather than installed, so no Prometheus server is set up or
-# started on this machine. The tests in tests/deploy call this script to find promtool.
+# Install promtool, Prometheus's checker for configuration and rule files, and the prometheus
+# server binary into .stack/bin, unless .stack/bin or PATH has them already. They come from
+# Debian's prometheus package, which is downloaded and unpacked rather than installed, so no
+# Prometheus server is set up or started as a system service on this machine. The tests in
+# tests/deploy call this script to find promtool; the monitoring test runs the server itself.
 #
 # Usage: deploy/prometheus/install-promtool.sh
 #   prints the path of the promtool binary on its last line
@@ -11,6 +12,7 @@ set -euo pipefail
 REPO_ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)"
 BIN_DIR="$REPO_ROOT/.stack/bin"
 PROMTOOL="$BIN_DIR/promtool"
+PROMETHEUS="$BIN_DIR/prometheus"
 
 die() {
     printf 'error: %s\n' "$*" >&2
@@ -27,12 +29,8 @@ as_root() {
     fi
 }
 
-if [[ -x $PROMTOOL ]] && "$PROMTOOL" --version >/dev/null 2>&1; then
+if [[ -x $PROMTOOL && -x $PROMETHEUS ]] && "$PROMTOOL" --version >/dev/null 2>&1; then
     printf '%s\n' "$PROMTOOL"
-    exit 0
-fi
-if command -v promtool >/dev/null; then
-    command -v promtool
     exit 0
 fi
 
@@ -62,6 +60,8 @@ dpkg-deb -x "${deb_files[0]}" "$work_dir/root"
 mkdir -p "$BIN_DIR"
 install -m 0755 "$work_dir/root/usr/bin/promtool" "$PROMTOOL.partial"
 mv -f -- "$PROMTOOL.partial" "$PROMTOOL"
+install -m 0755 "$work_dir/root/usr/bin/prometheus" "$PROMETHEUS.partial"
+mv -f -- "$PROMETHEUS.partial" "$PROMETHEUS"
 "$PROMTOOL" --version >/dev/null || die "$PROMTOOL was unpacked, but '$PROMTOOL --version' failed"
 
 printf '%s\n' "$PROMTOOL"

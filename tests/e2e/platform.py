@@ -76,20 +76,34 @@ class Platform:
     async def start(self) -> None:
         self.ports = {service: free_port() for service in SERVICES}
         self.log_folder.mkdir(parents=True, exist_ok=True)
-        executables = Path(sys.executable).parent
         for service in SERVICES:
-            log = (self.log_folder / f"{service}.log").open("wb")
-            self.processes[service] = subprocess.Popen(
-                [str(executables / f"mga-{service}")],
-                env=self._environment(service),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        await self._wait_until_ready()
+            self._launch(service)
+        await self._wait_until_ready(SERVICES)
 
-    async def _wait_until_ready(self) -> None:
+    def _launch(self, service: str) -> None:
+        executables = Path(sys.executable).parent
+        log = (self.log_folder / f"{service}.log").open("ab")
+        self.processes[service] = subprocess.Popen(
+            [str(executables / f"mga-{service}")],
+            env=self._environment(service),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    async def terminate(self, service: str) -> int:
+        """Send SIGTERM to one service and wait for it to exit; return its exit code."""
+        process = self.processes[service]
+        process.send_signal(signal.SIGTERM)
+        return await asyncio.to_thread(process.wait, _STOP_TIMEOUT_SECONDS)
+
+    async def restart(self, service: str) -> None:
+        """Start a stopped service again on its port and wait until it is ready."""
+        self._launch(service)
+        await self._wait_until_ready((service,))
+
+    async def _wait_until_ready(self, services: tuple[str, ...]) -> None:
         deadline = asyncio.get_running_loop().time() + _READY_TIMEOUT_SECONDS
-        waiting = set(SERVICES)
+        waiting = set(services)
         async with httpx.AsyncClient(timeout=2) as http:
             while waiting:
                 for service in sorted(waiting):

@@ -1,5 +1,6 @@
 """A real SMTP server in the test process that keeps every message it accepts."""
 
+import asyncio
 import email
 import email.policy
 from dataclasses import dataclass, field
@@ -18,8 +19,12 @@ class ReceivedMail:
 @dataclass
 class MailRecorder:
     messages: list[ReceivedMail] = field(default_factory=list)
+    # Seconds to wait before accepting each message, to keep the mailer busy.
+    delay_seconds: float = 0.0
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
         content = envelope.original_content or b""
         message = email.message_from_bytes(content, policy=email.policy.default)
         self.messages.append(ReceivedMail(list(envelope.rcpt_tos), message))  # type: ignore[arg-type]

@@ -3,11 +3,22 @@
 import asyncio
 import json
 
+from prometheus_client import REGISTRY
+
 from mga_events.envelope import EventEnvelope
 from mga_events.types import EventType
 from mga_messaging.headers import ATTEMPT, DEAD_LETTER_REASON
 from tests.messaging.conftest import Bus, expired_event
 from tests.support import wait_for
+
+
+def _consumed(outcome: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "mga_events_consumed_total",
+        {"service": "tests", "consumer": "webhook-dispatcher", "type": "invitation.expired",
+         "outcome": outcome},
+    )
+    return value or 0.0
 
 
 async def test_duplicate_delivery_has_one_effect(bus: Bus) -> None:
@@ -19,10 +30,11 @@ async def test_duplicate_delivery_has_one_effect(bus: Bus) -> None:
     await bus.consumer({EventType.INVITATION_EXPIRED: handle})
     publisher = await bus.publisher()
     event = expired_event()
+    duplicates_before = _consumed("duplicate")
 
     await publisher.publish(event)
     await publisher.publish(event)
-    await wait_for(lambda: _settled(bus))
+    await wait_for(lambda: _async_value([1] if _consumed("duplicate") > duplicates_before else []))
 
     assert effects == [event.id]
 
@@ -106,18 +118,13 @@ async def test_poison_messages_are_dead_lettered_at_once(bus: Bus) -> None:
 async def test_event_without_handler_is_acknowledged(bus: Bus) -> None:
     await bus.consumer({})
     publisher = await bus.publisher()
+    ignored_before = _consumed("ignored")
 
     await publisher.publish(expired_event())
 
-    await wait_for(lambda: _settled(bus))
+    await wait_for(lambda: _async_value([1] if _consumed("ignored") > ignored_before else []))
+    assert await bus.depth(bus.queue) == 0
     assert await bus.depth(bus.names.dead_letter_queue(bus.queue)) == 0
-
-
-async def _settled(bus: Bus) -> bool:
-    channel = await bus.connection.channel()
-    declared = await channel.declare_queue(bus.queue, passive=True)
-    await channel.close()
-    return declared.declaration_result.message_count == 0
 
 
 async def _depth_is(bus: Bus, queue: str, expected: int) -> bool:

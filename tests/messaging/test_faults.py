@@ -31,8 +31,11 @@ async def test_ack_after_lost_connection_does_not_crash_worker(bus: Bus) -> None
     await publisher.publish(first)
     await asyncio.wait_for(started.wait(), 10)
 
+    reconnected = asyncio.Event()
+    assert broker.connection is not None
+    broker.connection.reconnect_callbacks.add(lambda *_args: reconnected.set())
     assert await asyncio.to_thread(rabbitmq.close_connections, f"stale-ack:{bus.names.prefix}") == 1
-    await wait_for(lambda: _async(not broker.is_ready()))
+    await asyncio.wait_for(reconnected.wait(), 30)
     release.set()
     await wait_for(lambda: _async(broker.is_ready()), timeout=30)
 
