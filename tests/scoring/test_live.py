@@ -170,3 +170,48 @@ async def test_silent_live_interview_needs_no_model(start_scoring: StartScoring,
 
     assert result["overallScore"] == 0
     assert model.requests == []
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda body: f"```json\n{body}\n```",
+        lambda body: f"Sure! {body}",
+        lambda body: f"{body}\nLet me know if you need more.",
+    ],
+    ids=["fenced", "prose-before", "prose-after"],
+)
+async def test_wrapped_output_is_parsed(
+    start_scoring: StartScoring, model: ScriptedModel, wrap  # type: ignore[no-untyped-def]
+) -> None:
+    summary = "Klare Struktur mit `SQL`-Beispielen und Überblick über Größenordnungen."
+    model.script(Reply(content=wrap(_output(summary=summary))))
+    scoring = await _live(start_scoring, model)
+
+    await scoring.publish(finished("inv_wrapped"), livemode=True)
+    result = await wait_for(lambda: scoring.result("inv_wrapped"))
+
+    assert result["summary"] == summary
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(content=_output()[:120], finish_reason="length"),
+        Reply(content=None, finish_reason="length"),
+        Reply(content=None, finish_reason="stop"),
+    ],
+    ids=["cut-off", "length-empty", "stop-empty"],
+)
+async def test_truncated_or_empty_output_is_a_recorded_failure(
+    start_scoring: StartScoring, model: ScriptedModel, reply: Reply
+) -> None:
+    model.script(reply)
+    scoring = await _live(start_scoring, model, amqp_max_attempts=1)
+
+    await scoring.publish(finished("inv_truncated"), livemode=True)
+    failure = await wait_for(lambda: scoring.db.scoring_failures.find_one({"_id": "inv_truncated"}))
+
+    assert failure["attempts"] == 1
+    assert await scoring.result("inv_truncated") is None
+    assert len(model.requests) == 2
