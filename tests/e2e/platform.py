@@ -19,7 +19,7 @@ from tests.support import AMQP_URL, MONGODB_URL
 
 SERVICES = ("gateway", "invitation", "mailer", "simulation", "scoring", "webhook-dispatcher")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "e2e"
-# How long all services together may take to answer /readyz.
+# How long all services together may take until /readyz returns 200.
 _READY_TIMEOUT_SECONDS = 90
 # How long a service may take to exit after SIGTERM before it is killed.
 _STOP_TIMEOUT_SECONDS = 30

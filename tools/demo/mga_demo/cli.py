@@ -3,8 +3,8 @@
 An applicant tracking system's part (provision, register a webhook endpoint, invite, read
 the result) and the candidate's part (read the email, take the interview) run against the
 services that ``make up`` started. The demo uses a live key with minutes, so the email
-really goes through SMTP to the local catcher; the interview and scoring use whatever model
-the stack runs (the deterministic sandbox unless MGA_LLM_MODEL is set).
+really goes through SMTP to the local catcher. The interview and scoring use whatever model
+the stack runs: the deterministic sandbox unless MGA_LLM_MODEL is set.
 """
 
 import argparse
@@ -91,8 +91,10 @@ async def _wait_for_email(maildir: Path, address: str, *, timeout: float) -> Ema
 
 def _check(response: httpx.Response, expected: int) -> dict[str, Any]:
     if response.status_code != expected:
-        raise JourneyError(f"{response.request.method} {response.request.url.path} answered "
-                           f"{response.status_code}: {response.text[:300]}")
+        raise JourneyError(
+            f"{response.request.method} {response.request.url.path} returned status "
+            f"{response.status_code}: {response.text[:300]}"
+        )
     return response.json()  # type: ignore[no-any-return]
 
 

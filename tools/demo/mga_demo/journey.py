@@ -1,8 +1,9 @@
 """The steps of the candidate journey, as an integrator's system and a candidate take them.
 
-Used by ``make demo`` against the local stack and by the end-to-end tests, so that both
-walk the same path: register a webhook endpoint, invite, read the email, take the
-interview over the hosted page, receive the signed webhook and read the result.
+``make demo`` runs them against the local stack and the end-to-end tests run them against
+processes they start, so both walk the same path. The path is: register a webhook endpoint,
+invite, read the email, take the interview over the hosted page, receive the signed webhook
+and read the result.
 """
 
 import asyncio
@@ -82,7 +83,7 @@ class Delivery:
 
 @dataclass
 class WebhookInbox:
-    """A local HTTP endpoint that records every webhook request and answers 200."""
+    """A local HTTP endpoint that records every webhook request and responds 200."""
 
     deliveries: list[Delivery] = field(default_factory=list)
     url: str = ""
@@ -158,13 +159,13 @@ class Candidate:
     async def open(self) -> str:
         response = await self._http.get(self._link)
         if response.status_code != 200:
-            raise JourneyError(f"the invitation page answered {response.status_code}")
+            raise JourneyError(f"the invitation page returned status {response.status_code}")
         return response.text
 
     async def start(self) -> None:
         response = await self._http.post(f"{self._link}/start", data={"consent": "accepted"})
         if response.status_code != 303:
-            raise JourneyError(f"starting the interview answered {response.status_code}")
+            raise JourneyError(f"starting the interview returned status {response.status_code}")
 
     async def state(self) -> dict[str, Any]:
         response = await self._http.get(f"{self._link}/state")
@@ -175,7 +176,7 @@ class Candidate:
         # A JSON body gets the interview's state back, as the page's script does.
         response = await self._http.post(f"{self._link}/answers", json={"answer": text})
         if response.status_code != 200:
-            raise JourneyError(f"sending an answer answered {response.status_code}")
+            raise JourneyError(f"sending an answer returned status {response.status_code}")
         return response.json()  # type: ignore[no-any-return]
 
     async def answer_until_finished(
@@ -193,5 +194,5 @@ class Candidate:
                     await outcome
         response = await self._http.post(f"{self._link}/finish")
         if response.status_code not in (200, 303):
-            raise JourneyError(f"finishing the interview answered {response.status_code}")
+            raise JourneyError(f"finishing the interview returned status {response.status_code}")
         return max_answers
