@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright import async_api as playwright_api
 
-from mga_demo.journey import ANSWERS, JOB_POSTING, Candidate, invitation_link
+from mga_demo.journey import ANSWERS, JOB_POSTINGS, Candidate, invitation_link
 from mga_demo.verification import verify_signature
 from mga_simulation.i18n import Translator
 from tests.e2e.conftest import Journey
@@ -36,7 +36,7 @@ async def _invite(journey: Journey, *, language: str, address: str, name: str) -
             "candidateEmail": address,
             "candidateName": name,
             "role": "Senior Product Manager",
-            "jobPosting": JOB_POSTING,
+            "jobPosting": JOB_POSTINGS[language],
             "durationMinutes": 15,
             "language": language,
             "metadata": {"atsRequisitionId": "REQ-42"},

@@ -149,3 +149,26 @@ async def test_probes_answer(stack: Stack) -> None:
     for path in ("/healthz", "/readyz", "/metrics"):
         response = await stack.http.get(path)
         assert response.status_code == 200, path
+
+
+async def test_wrong_method_names_allowed_ones(stack: Stack) -> None:
+    key = await stack.key(await stack.account())
+
+    response = await stack.http.delete("/v1/invitations", headers={"Authorization": f"Bearer {key}"})
+
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert response.json()["error"]["message"] == "DELETE is not allowed on this path; use GET, POST."
+    assert response.headers["allow"] == "GET, POST"
+
+
+async def test_field_messages_say_what_the_value_must_be(stack: Stack) -> None:
+    key = await stack.key(await stack.account())
+
+    messages = [
+        (await stack.post("/v1/invitations", key, {**REFERENCE_BODY, "durationMinutes": value})).json()
+        ["error"]["message"]
+        for value in (25, "30")
+    ]
+
+    assert messages == ["durationMinutes must be 10, 15, 20, 30, 45 or 60."] * 2

@@ -144,10 +144,11 @@ class TestInterviewHelpers:
             return session is not None and session["status"] == "expired"
 
         await wait_for(closed)
-        response = await stack.post(f"/v1/test_helpers/invitations/{created['id']}/complete", key)
 
-        assert response.status_code == 409
-        assert response.json()["error"]["code"] == "invitation_not_pending"
+        for step in ("open", "start", "complete"):
+            response = await stack.post(f"/v1/test_helpers/invitations/{created['id']}/{step}", key)
+            assert response.status_code == 409, step
+            assert response.json()["error"]["code"] == "invitation_not_pending"
 
 
 def completed_score(result: dict) -> int:

@@ -131,3 +131,15 @@ async def _status_is(stack: Stack, key: str, invitation_id: str, status: str) ->
 
 async def _handled(stack: Stack, count: int) -> bool:
     return await stack.db.inbox.count_documents({}) >= count
+
+
+async def test_resend_refusal_names_the_change(stack: Stack) -> None:
+    key = await stack.key(await stack.account())
+    created = (await stack.post("/v1/invitations", key, REFERENCE_BODY)).json()
+    await stack.post(f"/v1/invitations/{created['id']}/cancel", key)
+
+    response = await stack.post(f"/v1/invitations/{created['id']}/resend", key)
+
+    assert response.json()["error"]["message"] == (
+        "The invitation is cancelled; only a pending invitation can be resent."
+    )

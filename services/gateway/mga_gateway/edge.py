@@ -5,6 +5,7 @@ request id also in the ``X-Request-Id`` header. Messages never echo the request 
 """
 
 import json
+import re
 from typing import Any, TypeVar
 
 import structlog
@@ -141,6 +142,9 @@ def _first_error(errors: list[Any]) -> InvalidRequest:
     if kind == "missing":
         return InvalidRequest(f"{param} is required.", param=param)
     message = str(error.get("msg", "is invalid")).removeprefix("Value error, ").rstrip(".")
+    # pydantic writes "Input should be ..."; the API's messages say what the field must be.
+    message = re.sub(r"^Input should be ", "must be ", message)
+    message = re.sub(r"^String should have ", "must have ", message)
     if not param:
         return InvalidRequest(f"{message}.")
     return InvalidRequest(f"{param} {message[0].lower()}{message[1:]}.", param=param)
@@ -152,6 +156,26 @@ def parse_model(model: type[Model], data: dict[str, Any]) -> Model:
         return model.model_validate(data)
     except ValidationError as exc:
         raise _first_error(exc.errors(include_input=False, include_url=False)) from None
+
+
+def _routes(routes: list[Any]) -> list[Any]:
+    """Flatten routes, including those of included routers."""
+    flat: list[Any] = []
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        flat.extend(_routes(included.routes) if included is not None else [route])
+    return flat
+
+
+def _allowed_methods(request: Request) -> str | None:
+    """List the methods of every route on this path; Starlette's Allow names only one."""
+    methods: set[str] = set()
+    for route in _routes(request.app.routes):
+        pattern = getattr(route, "path_regex", None)
+        if pattern is not None and pattern.match(request.url.path):
+            methods.update(getattr(route, "methods", None) or ())
+    methods.discard("HEAD")
+    return ", ".join(sorted(methods)) or None
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -168,8 +192,18 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        allowed = _allowed_methods(request) if exc.status_code == 405 else None
         if exc.status_code == 404:
             error: ApiError = NotFound("No such endpoint. Check the path against the API reference.")
+        elif exc.status_code == 405 and allowed:
+            error = ApiError.from_wire(
+                {
+                    "status": 405,
+                    "code": "method_not_allowed",
+                    "message": f"{request.method} is not allowed on this path; use {allowed}.",
+                    "param": None,
+                }
+            )
         else:
             error = ApiError.from_wire(
                 {
@@ -182,6 +216,8 @@ def install_error_handlers(app: FastAPI) -> None:
         response = error_response(_request_id(request), error)
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
+        if allowed:
+            response.headers["Allow"] = allowed
         return response
 
     @app.exception_handler(Exception)

@@ -105,10 +105,22 @@ class RequestModel(BaseModel):
 
 
 class CreateInvitationRequest(RequestModel):
-    candidate_email: Email = Field(description="Email address that receives the invitation.")
-    candidate_name: Name = Field(description="Used in the email greeting and the interview.")
-    role: Role = Field(description="Target role. At most 200 characters.")
-    job_posting: JobPosting = Field(description="Full job description. At most 2000 characters.")
+    candidate_email: Email = Field(
+        description="Email address that receives the invitation.",
+        json_schema_extra={"format": "email", "maxLength": MAX_EMAIL_LENGTH},
+    )
+    candidate_name: Name = Field(
+        description="Used in the email greeting and the interview.",
+        json_schema_extra={"minLength": 1, "maxLength": MAX_NAME_LENGTH},
+    )
+    role: Role = Field(
+        description="Target role. At most 200 characters.",
+        json_schema_extra={"minLength": 1, "maxLength": MAX_ROLE_LENGTH},
+    )
+    job_posting: JobPosting = Field(
+        description="Full job description. At most 2000 characters.",
+        json_schema_extra={"minLength": 1, "maxLength": MAX_JOB_POSTING_LENGTH},
+    )
     toughness: StrictInt = Field(default=3, ge=1, le=5, description="Panel difficulty, 1 to 5.")
     duration_minutes: Literal[10, 15, 20, 30, 45, 60] = Field(
         default=30, description="Interview length in minutes."
@@ -129,7 +141,9 @@ class CreateInvitationRequest(RequestModel):
     @classmethod
     def _strict_duration(cls, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"must be one of {', '.join(map(str, DURATIONS))}")
+            raise ValueError(
+                f"must be {', '.join(map(str, DURATIONS[:-1]))} or {DURATIONS[-1]}"
+            )
         return value
 
 

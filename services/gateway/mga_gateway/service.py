@@ -82,7 +82,7 @@ def render_email(document: Document) -> dict[str, Any]:
         "invitationId": document["invitationId"],
         "status": document["status"],
         "language": document.get("language"),
-        "to": document.get("to"),
+        "to": document.get("toAddress"),
         "subject": document.get("subject"),
         "text": document.get("text"),
         "html": document.get("html"),

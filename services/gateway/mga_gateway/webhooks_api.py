@@ -47,7 +47,10 @@ def _check_url(value: str) -> str:
         raise ValueError("must be a URL without spaces or control characters")
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http"):
-        raise ValueError("must start with https:// (or http:// for test-mode endpoints)")
+        raise ValueError(
+            "must start with https:// (http:// is accepted only for test-mode endpoints, "
+            "or on a development stack that allows private targets)"
+        )
     if not parts.hostname:
         raise ValueError("must name a host, such as https://hooks.example.com/mga")
     if parts.username is not None or parts.password is not None:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from mga_core.errors import ApiError, Forbidden, NotFound
+from mga_core.errors import AlreadyCompleted, ApiError, Forbidden, NotFound
 from mga_core.ids import IdPrefix, new_id
 from mga_core.metrics import (
     INVITATION_TRANSITIONS,
@@ -49,7 +49,7 @@ from mga_events.schemas import (
 from mga_events.types import EventType
 from mga_invitation.errors import InvitationNotPending
 from mga_invitation.ledger import MinuteLedger
-from mga_invitation.status import Action, Status, next_status
+from mga_invitation.status import Action, Status, next_status, require_pending
 from mga_invitation.store import InvitationDocument, InvitationStore
 from mga_messaging.outbox import outbox_document
 
@@ -232,9 +232,9 @@ class InvitationService:
             document = await self._owned(command.invitation_id, context)
             status = Status(document["status"])
             if command.expires_at is not None:
-                next_status(status, Action.OPEN)  # only a pending invitation gets a new expiry
+                require_pending(status, "given a new expiry")
             elif status is Status.COMPLETED:
-                next_status(status, Action.OPEN)
+                raise AlreadyCompleted()
 
             now = utc_now()
             fields: dict[str, Any] = {"updatedAt": now}
@@ -274,7 +274,7 @@ class InvitationService:
         async with self._store.lock(command.invitation_id):
             document = await self._owned(command.invitation_id, context)
             status = Status(document["status"])
-            next_status(status, Action.OPEN)
+            require_pending(status, "resent")
             now = utc_now()
             event = build_event(
                 EventType.INVITATION_RESEND_REQUESTED,

@@ -31,6 +31,16 @@ class Action(StrEnum):
     CANCEL = "cancel"
 
 
+def require_pending(current: Status, change: str) -> None:
+    """Raise the API error for ``change`` (such as "resent") unless the invitation is pending."""
+    if current is Status.COMPLETED:
+        raise AlreadyCompleted()
+    if current is not Status.PENDING:
+        raise InvitationNotPending(
+            f"The invitation is {current.value}; only a pending invitation can be {change}."
+        )
+
+
 def next_status(current: Status, action: Action) -> Status:
     """Return the status ``action`` leads to from ``current``, or raise the API error."""
     if current is Status.COMPLETED:

@@ -70,6 +70,10 @@ async def advance(
     if command.context.livemode:
         raise Forbidden("Test helpers are only available with test keys (mga_test_...).")
     session = await _session(store, command)
+    if session["status"] not in (SessionStatus.PENDING.value, SessionStatus.STARTED.value):
+        raise InvitationNotAdvanceable(
+            f"The interview is {session['status']} and can no longer be advanced."
+        )
     token = str(session["token"])
     step: Literal["open", "start", "complete"] = command.step
     try:

@@ -82,7 +82,10 @@ def parse_endpoint_url(url: str, *, livemode: bool, allow_private: bool) -> http
     except httpx.InvalidURL as exc:
         raise UnsafeTarget(f"is not a valid URL: {exc}") from None
     if parsed.scheme not in ("http", "https"):
-        raise UnsafeTarget("must start with https:// (or http:// for test-mode endpoints)")
+        raise UnsafeTarget(
+            "must start with https:// (http:// is accepted only for test-mode endpoints, "
+            "or on a development stack that allows private targets)"
+        )
     if not parsed.host:
         raise UnsafeTarget("must name a host, such as https://hooks.example.com/mga")
     if parsed.userinfo:

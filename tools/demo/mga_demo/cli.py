@@ -26,7 +26,14 @@ import structlog
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from mga_demo.journey import ANSWERS, JOB_POSTING, Candidate, JourneyError, WebhookInbox, invitation_link
+from mga_demo.journey import (
+    ANSWERS,
+    JOB_POSTINGS,
+    Candidate,
+    JourneyError,
+    WebhookInbox,
+    invitation_link,
+)
 from mga_demo.verification import verify_signature
 from mga_gateway import provisioning
 from mga_gateway.store import INDEXES as GATEWAY_INDEXES
@@ -131,7 +138,7 @@ async def _journey(args: argparse.Namespace, inbox: WebhookInbox) -> None:
                     "candidateEmail": address,
                     "candidateName": "Alex Chen" if language == "en" else "Jana Müller",
                     "role": "Senior Product Manager",
-                    "jobPosting": JOB_POSTING,
+                    "jobPosting": JOB_POSTINGS[language],
                     "toughness": 3,
                     "durationMinutes": 15,
                     "language": language,

@@ -19,12 +19,22 @@ from fastapi import FastAPI, Request, Response
 
 INVITE_LINK = re.compile(r"https?://[^\s<>\"']+/invite/[A-Za-z0-9_-]+")
 
-JOB_POSTING = (
-    "We are hiring a Senior Product Manager to lead our checkout team. You will own the "
-    "payment funnel, work with engineering and design on experiments, and report conversion "
-    "and revenue impact to leadership. Experience with A/B testing, stakeholder management "
-    "and mentoring product managers is required."
-)
+JOB_POSTINGS: dict[str, str] = {
+    "en": (
+        "We are hiring a Senior Product Manager to lead our checkout team. You will own the "
+        "payment funnel, work with engineering and design on experiments, and report "
+        "conversion and revenue impact to leadership. Experience with A/B testing, "
+        "stakeholder management and mentoring product managers is required."
+    ),
+    "de": (
+        "Wir suchen eine Senior Product Managerin oder einen Senior Product Manager für unser "
+        "Checkout-Team. Sie verantworten den Bezahlprozess, planen Experimente gemeinsam mit "
+        "Entwicklung und Design und berichten der Geschäftsführung über Conversion und Umsatz. "
+        "Erfahrung mit A/B-Tests, Stakeholder-Management und dem Coaching von "
+        "Produktmanagern setzen wir voraus."
+    ),
+}
+JOB_POSTING = JOB_POSTINGS["en"]
 
 ANSWERS: dict[str, list[str]] = {
     "en": [
