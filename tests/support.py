@@ -57,6 +57,8 @@ def base_settings(database: str, prefix: str) -> dict[str, Any]:
         "amqp_prefix": prefix,
         "amqp_retry_delays_seconds": [1, 1],
         "amqp_max_attempts": 3,
+        # Services without an outbox ignore it; the others retry failed publishes quickly.
+        "outbox_sweep_interval": timedelta(milliseconds=500),
         "http_host": "127.0.0.1",
         "http_port": 0,
     }

@@ -54,8 +54,10 @@ class MailerSettings(ServiceSettings):
     mail_from_name: str = "MeetAndGreet"
     mail_reply_to: str | None = None
 
-    # How often the emails collection is swept for events whose first publish failed.
-    outbox_sweep_interval: timedelta = timedelta(seconds=2)
+    # How often the outbox is swept for events whose first publish failed. Every write
+    # publishes its events at once, so the sweep only catches broker outages; each sweep is a
+    # query over the collection, which FerretDB answers by scanning it.
+    outbox_sweep_interval: timedelta = timedelta(seconds=15)
 
     @field_validator("mail_from_address", "mail_from_name", "mail_reply_to")
     @classmethod
