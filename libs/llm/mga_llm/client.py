@@ -23,8 +23,8 @@ from mga_core.errors import GenerationFailed
 from mga_core.metrics import LLM_CALL_DURATION, LLM_CALLS, LLM_COST, LLM_TOKENS
 from mga_llm.json_output import InvalidJsonOutput, extract_json_object
 
-# litellm downloads its price table at import unless told to use the bundled copy; an
-# offline production host cannot download it.
+# litellm downloads its price table at import unless this variable selects the bundled copy,
+# and an offline production host cannot download it.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import litellm  # noqa: E402

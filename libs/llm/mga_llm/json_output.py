@@ -1,7 +1,7 @@
 """Pull one JSON object out of a model's reply.
 
 Models wrap JSON in Markdown fences or put a sentence before it ("Sure! {...}"). The first
-complete object is taken as it is, so strings keep their backticks, umlauts and quotes; a
+complete object is taken as it is, so strings keep their backticks, umlauts and quotes. A
 reply without a complete object is an error, never a guess.
 """
 
@@ -15,7 +15,7 @@ _FENCE_OPENING = re.compile(r"```[a-zA-Z0-9_-]*[ \t]*\n")
 
 
 class InvalidJsonOutput(ValueError):
-    """The reply holds no complete JSON object."""
+    """A reply that contains no complete JSON object."""
 
 
 def extract_json_object(text: str) -> dict[str, Any]:

@@ -34,7 +34,7 @@ class Consumer(StrEnum):
     WEBHOOK_DISPATCHER = "webhook-dispatcher"
 
 
-# Which event types each consumer's queue receives.
+# The event types each consumer's queue receives.
 SUBSCRIPTIONS: dict[Consumer, frozenset[EventType]] = {
     Consumer.INVITATION: frozenset(
         {
@@ -71,7 +71,7 @@ SUBSCRIPTIONS: dict[Consumer, frozenset[EventType]] = {
 }
 
 
-# Which service handles each command; its commands queue is bound to the command's name.
+# The service that handles each command. Its commands queue is bound to the command's name.
 COMMAND_OWNERS: dict[CommandName, Consumer] = {
     CommandName.CREATE_INVITATION: Consumer.INVITATION,
     CommandName.CANCEL_INVITATION: Consumer.INVITATION,

@@ -127,7 +127,7 @@ class ServiceRuntime:
     async def serve_commands(
         self, owner: Consumer, handlers: Mapping[CommandName, CommandHandler]
     ) -> RpcServer:
-        """Start answering the commands routed to ``owner``."""
+        """Start handling the commands routed to ``owner`` and replying to their callers."""
         server = RpcServer(
             self.broker,
             owner=owner,
@@ -189,7 +189,7 @@ def create_service_app(
 ) -> FastAPI:
     """Build the probe app of a service whose lifespan runs ``start`` and stops what it made.
 
-    ``app.state.runtime`` holds the runtime once the app has started.
+    ``app.state.runtime`` is set to the runtime once the app has started.
     """
     runtime_holder: dict[str, ServiceRuntime] = {}
 
